@@ -1,0 +1,2 @@
+//! The `shardis` command-line tool.
+fn main() {}

@@ -1,0 +1,193 @@
+//! Config URLs: `redis://[user:pass@]h:p[,h2:p2…][/db][?key=value&section.key=value]` and
+//! `redis+cluster://…`. Several hosts do not fit a standard URL parser, so this small
+//! parser does the job; errors never echo the user-info part (it holds the password).
+
+use serde_json::{Map, Value};
+
+use super::spec::ConfigSpec;
+use crate::error::{Error, Result};
+
+/// Keys whose values stay strings even when they look like numbers.
+const STRING_KEYS: &[&str] = &["persistent_id", "hash_tags"];
+
+pub(super) fn looks_like_url(text: &str) -> bool {
+    ["redis://", "redis+cluster://", "rediss://", "rediss+cluster://", "valkey://"]
+        .iter()
+        .any(|s| text.len() >= s.len() && text[..s.len()].eq_ignore_ascii_case(s))
+}
+
+pub(super) fn parse(url: &str) -> Result<ConfigSpec> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| Error::config("url", "expected scheme://hosts (e.g. redis://127.0.0.1:6379)"))?;
+    let scheme = scheme.to_ascii_lowercase();
+    let cluster = match scheme.as_str() {
+        "redis" | "valkey" => false,
+        "redis+cluster" | "valkey+cluster" => true,
+        "rediss" | "rediss+cluster" | "valkeys" => {
+            return Err(Error::config("url", "TLS (rediss://) is not supported by this version of shardis"));
+        }
+        other => {
+            return Err(Error::config(
+                "url",
+                format!("unknown scheme {other:?} (use redis:// or redis+cluster://)"),
+            ));
+        }
+    };
+    let (before_query, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (rest, None),
+    };
+    let (authority, path) = match before_query.split_once('/') {
+        Some((a, p)) => (a, p),
+        None => (before_query, ""),
+    };
+    let (userinfo, hosts) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+
+    let mut obj = Map::new();
+    if cluster {
+        obj.insert("mode".into(), Value::String("cluster".into()));
+    }
+    let nodes: Vec<Value> = hosts
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| Value::String(h.to_owned()))
+        .collect();
+    if nodes.is_empty() {
+        return Err(Error::config("url", "no host:port given"));
+    }
+    let node_count = nodes.len();
+    obj.insert("nodes".into(), Value::Array(nodes));
+
+    if let Some(info) = userinfo {
+        let (user, pass) = match info.split_once(':') {
+            Some((u, p)) => (u, Some(p)),
+            None => (info, None),
+        };
+        let mut auth = Map::new();
+        let user = decode(user).map_err(|_| Error::config("url", "user name is not valid percent-encoding"))?;
+        if !user.is_empty() {
+            auth.insert("username".into(), Value::String(user));
+        }
+        if let Some(p) = pass {
+            let p = decode(p).map_err(|_| Error::config("url", "password is not valid percent-encoding"))?;
+            auth.insert("password".into(), Value::String(p));
+        }
+        obj.insert("auth".into(), Value::Object(auth));
+    }
+
+    let db_path = path.trim_matches('/');
+    if !db_path.is_empty() {
+        let db: i64 = db_path
+            .parse()
+            .map_err(|_| Error::config("db", format!("URL path {db_path:?} is not a database number")))?;
+        obj.insert("db".into(), Value::from(db));
+    }
+
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = decode(k).map_err(|_| Error::config("url", format!("query key {k:?} is not valid percent-encoding")))?;
+        let raw = decode(v).map_err(|_| Error::config(&key, "value is not valid percent-encoding"))?;
+        if key == "nodes" || key == "auth" || key.starts_with("auth.") {
+            return Err(Error::config(&key, "give hosts and credentials in the URL itself"));
+        }
+        let value = typed(&key, raw);
+        match key.split_once('.') {
+            Some((section, field)) => {
+                let entry = obj.entry(section.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+                match entry {
+                    Value::Object(m) => {
+                        m.insert(field.to_owned(), value);
+                    }
+                    _ => return Err(Error::config(&key, format!("{section} is not a section"))),
+                }
+            }
+            None => {
+                if obj.insert(key.clone(), value).is_some() {
+                    return Err(Error::config(&key, "given twice"));
+                }
+            }
+        }
+    }
+    if !obj.contains_key("mode") && node_count == 1 {
+        // One node: every placement is the same; ring_hash keeps Envoy's semantics.
+        obj.insert("mode".into(), Value::String("ring_hash".into()));
+    }
+
+    serde_path_to_error::deserialize(Value::Object(obj)).map_err(|e| {
+        let path = e.path().to_string();
+        super::keyed_error(path, e.into_inner().to_string())
+    })
+}
+
+fn typed(key: &str, raw: String) -> Value {
+    if STRING_KEYS.contains(&key) && raw != "true" && raw != "false" {
+        return Value::String(raw);
+    }
+    if raw == "true" || raw == "false" {
+        return Value::Bool(raw == "true");
+    }
+    if let Ok(i) = raw.parse::<i64>() {
+        return Value::from(i);
+    }
+    Value::String(raw)
+}
+
+fn decode(s: &str) -> std::result::Result<String, ()> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).ok_or(())?;
+                let hex = std::str::from_utf8(hex).map_err(|_| ())?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| ())?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_hosts_auth_db_and_sections() {
+        let spec = parse("redis://app:s%40cret@127.0.0.1:7001,127.0.0.1:7002/2?mode=maglev&timeout=250ms&maglev.table_size=251")
+            .unwrap();
+        assert_eq!(spec.nodes.len(), 2);
+        assert_eq!(spec.db, Some(2));
+        let auth = spec.auth.unwrap();
+        assert_eq!(auth.username.as_deref(), Some("app"));
+        assert_eq!(auth.password.as_deref(), Some("s@cret"));
+        assert_eq!(spec.maglev.unwrap().table_size, Some(251));
+    }
+
+    #[test]
+    fn errors_do_not_echo_the_password() {
+        let e = parse("redis://u:MARKERPW%zz@h:1").unwrap_err();
+        assert!(!e.to_string().contains("MARKERPW"), "{e}");
+        let e = parse("ftp://u:MARKERPW@h:1").unwrap_err();
+        assert!(!e.to_string().contains("MARKERPW"), "{e}");
+    }
+
+    #[test]
+    fn cluster_scheme_sets_mode() {
+        let spec = parse("redis+cluster://127.0.0.1:7000").unwrap();
+        assert_eq!(spec.mode, Some(super::super::Mode::Cluster));
+    }
+}

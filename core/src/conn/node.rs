@@ -1,0 +1,320 @@
+//! One blocking connection to one node, driven by the calling thread (ARCHITECTURE §4):
+//! `TCP_NODELAY`, keepalive, connect timeout, AUTH + SELECT on every (re)connect, and
+//! socket timeouts that follow the call's deadline. The `redis` crate parses replies.
+//!
+//! Any failure after bytes were written poisons the connection: the caller drops it, so a
+//! late reply can never be read by the next request (G4).
+
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use crate::command::{Cmd, write_command};
+use crate::config::{Auth, Config};
+use crate::error::{Error, ErrorKind, Result};
+use crate::reply::Value;
+
+/// A socket timeout is only changed when it differs from the remaining time by more than
+/// this: the steady state (one command per call) then costs no `setsockopt`.
+const TIMEOUT_SLACK: Duration = Duration::from_millis(1);
+
+/// Connections idle longer than this are probed (a non-blocking `MSG_PEEK`, no network
+/// round trip) before reuse, so a server restart between calls is noticed before a write is
+/// sent into a dead socket.
+const PROBE_IDLE_AFTER: Duration = Duration::from_millis(10);
+
+/// Write buffers up to this size are kept for the next call.
+const MAX_KEPT_BUFFER: usize = 64 * 1024;
+
+/// What every connection needs from the config.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnSettings {
+    pub connect_timeout: Duration,
+    pub keepalive: Option<Duration>,
+    pub auth: Option<Auth>,
+    pub db: i64,
+}
+
+impl ConnSettings {
+    pub(crate) fn from_config(c: &Config) -> ConnSettings {
+        ConnSettings {
+            connect_timeout: c.connect_timeout,
+            keepalive: c.tcp_keepalive,
+            auth: c.auth.clone(),
+            db: c.db,
+        }
+    }
+}
+
+/// A reply or a server error reply (the connection is fine either way).
+pub(crate) type Reply = Result<Value>;
+
+/// A live connection.
+pub(crate) struct Conn {
+    stream: TcpStream,
+    parser: redis::Parser,
+    read_timeout: Duration,
+    write_timeout: Duration,
+    last_used: Instant,
+    node: String,
+    wbuf: Vec<u8>,
+}
+
+fn io_kind(e: &io::Error) -> ErrorKind {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ErrorKind::Timeout,
+        _ => ErrorKind::Io,
+    }
+}
+
+impl Conn {
+    /// Connect to `host:port` within `deadline`, then authenticate and select the database.
+    pub(crate) fn connect(node: &str, host: &str, port: u16, settings: &ConnSettings, deadline: Instant) -> Result<Conn> {
+        let addrs: Vec<SocketAddr> = (host, port)
+            .to_socket_addrs()
+            .map_err(|e| Error::new(ErrorKind::Connect, format!("cannot resolve {host}: {e}")).with_node(node))?
+            .collect();
+        let mut last = Error::new(ErrorKind::Connect, format!("{host} resolved to no address")).with_node(node);
+        for addr in addrs {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(Error::new(ErrorKind::Timeout, "deadline passed while connecting").with_node(node));
+            }
+            let limit = settings.connect_timeout.min(remaining);
+            match TcpStream::connect_timeout(&addr, limit) {
+                Ok(stream) => return Conn::setup(stream, node, settings, deadline),
+                Err(e) => {
+                    let by_deadline = limit < settings.connect_timeout && io_kind(&e) == ErrorKind::Timeout;
+                    let kind = if by_deadline { ErrorKind::Timeout } else { ErrorKind::Connect };
+                    last = Error::new(kind, format!("connect to {addr}: {e}")).with_node(node);
+                }
+            }
+        }
+        Err(last)
+    }
+
+    fn setup(stream: TcpStream, node: &str, settings: &ConnSettings, deadline: Instant) -> Result<Conn> {
+        let fail = |e: io::Error| Error::new(ErrorKind::Connect, format!("socket setup: {e}")).with_node(node);
+        stream.set_nodelay(true).map_err(fail)?;
+        if let Some(idle) = settings.keepalive {
+            let ka = socket2::TcpKeepalive::new()
+                .with_time(idle)
+                .with_interval(Duration::from_secs(idle.as_secs().clamp(1, 10)))
+                .with_retries(3);
+            socket2::SockRef::from(&stream).set_tcp_keepalive(&ka).map_err(fail)?;
+        }
+        let mut conn = Conn {
+            stream,
+            parser: redis::Parser::new(),
+            read_timeout: Duration::ZERO,
+            write_timeout: Duration::ZERO,
+            last_used: Instant::now(),
+            node: node.to_owned(),
+            wbuf: Vec::with_capacity(256),
+        };
+        conn.handshake(settings, deadline)?;
+        Ok(conn)
+    }
+
+    fn handshake(&mut self, settings: &ConnSettings, deadline: Instant) -> Result<()> {
+        let mut buf = Vec::new();
+        let mut expected = 0;
+        if let Some(auth) = &settings.auth {
+            match &auth.username {
+                Some(user) => write_command(&mut buf, &[b"AUTH", user.as_bytes(), auth.password.expose().as_bytes()]),
+                None => write_command(&mut buf, &[b"AUTH", auth.password.expose().as_bytes()]),
+            }
+            expected += 1;
+        }
+        if settings.db != 0 {
+            write_command(&mut buf, &[b"SELECT", settings.db.to_string().as_bytes()]);
+            expected += 1;
+        }
+        if expected == 0 {
+            return Ok(());
+        }
+        let node = self.node.clone();
+        let as_connect = |e: Error| {
+            if e.kind() == ErrorKind::Timeout {
+                e
+            } else {
+                Error::new(ErrorKind::Connect, format!("handshake: {}", e.message())).with_node(&node)
+            }
+        };
+        self.send(&buf, deadline).map_err(as_connect)?;
+        for step in 0..expected {
+            let reply = self.recv(deadline).map_err(as_connect)?;
+            if let Err(e) = reply {
+                let what = if step == 0 && settings.auth.is_some() { "authentication failed" } else { "SELECT failed" };
+                // The server's message (WRONGPASS …) never contains the password.
+                return Err(Error::new(ErrorKind::Auth, format!("{what}: {}", e.message())).with_node(&self.node));
+            }
+        }
+        Ok(())
+    }
+
+    /// The node this connection goes to.
+    pub(crate) fn node(&self) -> &str {
+        &self.node
+    }
+
+    fn remaining(&self, deadline: Instant) -> Result<Duration> {
+        let rem = deadline.saturating_duration_since(Instant::now());
+        if rem.is_zero() {
+            return Err(Error::new(ErrorKind::Timeout, "call deadline passed").with_node(&self.node));
+        }
+        Ok(rem)
+    }
+
+    fn needs_update(current: Duration, wanted: Duration) -> bool {
+        current.is_zero() || current > wanted + TIMEOUT_SLACK || current + TIMEOUT_SLACK < wanted
+    }
+
+    /// Write a whole request buffer within the deadline.
+    pub(crate) fn send(&mut self, bytes: &[u8], deadline: Instant) -> Result<()> {
+        let rem = self.remaining(deadline)?;
+        if Conn::needs_update(self.write_timeout, rem) {
+            self.stream
+                .set_write_timeout(Some(rem))
+                .map_err(|e| Error::new(ErrorKind::Io, format!("set timeout: {e}")).with_node(&self.node))?;
+            self.write_timeout = rem;
+        }
+        self.stream.write_all(bytes).map_err(|e| {
+            let kind = io_kind(&e);
+            Error::new(kind, format!("write: {e}")).with_node(&self.node)
+        })?;
+        self.last_used = Instant::now();
+        Ok(())
+    }
+
+    /// Read one reply within the deadline. `Err` means the connection is broken (drop it);
+    /// `Ok(Err(_))` is a server error reply.
+    pub(crate) fn recv(&mut self, deadline: Instant) -> Result<Reply> {
+        let rem = self.remaining(deadline)?;
+        if Conn::needs_update(self.read_timeout, rem) {
+            self.stream
+                .set_read_timeout(Some(rem))
+                .map_err(|e| Error::new(ErrorKind::Io, format!("set timeout: {e}")).with_node(&self.node))?;
+            self.read_timeout = rem;
+        }
+        let value = self.parser.parse_value(&mut self.stream).map_err(|e| {
+            let (kind, msg) = if e.is_timeout() {
+                (ErrorKind::Timeout, "timed out waiting for the reply".to_owned())
+            } else if e.is_io_error() || e.is_connection_dropped() {
+                (ErrorKind::Io, format!("read: {e}"))
+            } else {
+                (ErrorKind::Protocol, format!("invalid reply: {e}"))
+            };
+            Error::new(kind, msg).with_node(&self.node)
+        })?;
+        self.last_used = Instant::now();
+        Ok(convert(value).map_err(|e| e.with_node(&self.node)))
+    }
+
+    /// One request, one reply.
+    pub(crate) fn request(&mut self, bytes: &[u8], deadline: Instant) -> Result<Reply> {
+        self.send(bytes, deadline)?;
+        self.recv(deadline)
+    }
+
+    /// Encode `cmd` into this connection's buffer, send it, read the reply.
+    pub(crate) fn request_cmd(&mut self, cmd: &Cmd, deadline: Instant) -> Result<Reply> {
+        let mut buf = std::mem::take(&mut self.wbuf);
+        buf.clear();
+        cmd.write_resp(&mut buf);
+        let sent = self.send(&buf, deadline);
+        if buf.capacity() <= MAX_KEPT_BUFFER {
+            self.wbuf = buf;
+        }
+        sent?;
+        self.recv(deadline)
+    }
+
+    /// Is this idle connection still usable? Probes with a non-blocking peek when it has been
+    /// idle for a while: EOF, an error or unexpected bytes mean it must be dropped.
+    pub(crate) fn is_reusable(&self, now: Instant) -> bool {
+        if now.saturating_duration_since(self.last_used) < PROBE_IDLE_AFTER {
+            return true;
+        }
+        let mut byte = [0u8; 1];
+        // SAFETY: recv(2) into a 1-byte stack buffer on our own socket; MSG_DONTWAIT never
+        // blocks and MSG_PEEK consumes nothing.
+        let n = unsafe {
+            libc::recv(
+                self.stream.as_raw_fd(),
+                byte.as_mut_ptr().cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            return err.kind() == io::ErrorKind::WouldBlock;
+        }
+        // 0: the peer closed; > 0: bytes nobody asked for.
+        false
+    }
+}
+
+/// `redis::Value` → shardis [`Value`]; a top-level error reply becomes `Err(Server)`.
+fn convert(v: redis::Value) -> Result<Value> {
+    match v {
+        redis::Value::ServerError(e) => Err(Error::new(ErrorKind::Server, server_error_text(&e))),
+        other => Ok(convert_nested(other)),
+    }
+}
+
+fn server_error_text(e: &redis::ServerError) -> String {
+    match e.details() {
+        Some(d) => format!("{} {d}", e.code()),
+        None => e.code().to_owned(),
+    }
+}
+
+fn convert_nested(v: redis::Value) -> Value {
+    match v {
+        redis::Value::Nil => Value::Nil,
+        redis::Value::Int(i) => Value::Int(i),
+        redis::Value::BulkString(b) => Value::Bulk(b),
+        redis::Value::SimpleString(s) => Value::Status(s),
+        redis::Value::Okay => Value::Status("OK".to_owned()),
+        redis::Value::Array(a) | redis::Value::Set(a) => Value::Array(a.into_iter().map(convert_nested).collect()),
+        redis::Value::Map(m) => Value::Map(m.into_iter().map(|(k, v)| (convert_nested(k), convert_nested(v))).collect()),
+        redis::Value::Double(d) => Value::Double(d),
+        redis::Value::Boolean(b) => Value::Boolean(b),
+        redis::Value::VerbatimString { text, .. } => Value::Bulk(text.into_bytes()),
+        redis::Value::BigNumber(n) => Value::Bulk(n),
+        redis::Value::Attribute { data, .. } => convert_nested(*data),
+        redis::Value::Push { data, .. } => Value::Array(data.into_iter().map(convert_nested).collect()),
+        redis::Value::ServerError(e) => Value::Error(server_error_text(&e)),
+        _ => Value::Nil,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_nested_errors_and_top_level_errors() {
+        let parsed = redis::parse_redis_value(b"*2\r\n+OK\r\n-ERR nope\r\n").unwrap();
+        assert_eq!(
+            convert(parsed).unwrap(),
+            Value::Array(vec![Value::Status("OK".into()), Value::Error("ERR nope".into())])
+        );
+        let top = redis::parse_redis_value(b"-WRONGTYPE Operation against a key\r\n").unwrap();
+        let e = convert(top).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Server);
+        assert_eq!(e.code(), Some("WRONGTYPE"));
+        assert_eq!(e.message(), "WRONGTYPE Operation against a key");
+    }
+
+    #[test]
+    fn timeout_slack_avoids_needless_setsockopt() {
+        let full = Duration::from_secs(1);
+        assert!(!Conn::needs_update(full, full - Duration::from_micros(50)));
+        assert!(Conn::needs_update(full, Duration::from_millis(300)));
+        assert!(Conn::needs_update(Duration::ZERO, full));
+    }
+}

@@ -1,0 +1,273 @@
+//! MULTI/EXEC/WATCH pinned to one node on one connection held for the transaction's life.
+//! Every key (watched or queued) must live on that node: otherwise a cross-shard error is
+//! returned before anything is sent. Queued commands go out as one
+//! `MULTI … EXEC` write.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::client::Core;
+use crate::command::{Cmd, write_command};
+use crate::command::table::{CommandSpec, Route};
+use crate::conn::Conn;
+use crate::error::{Error, ErrorKind, Result};
+use crate::process;
+use crate::reply::Value;
+use crate::router::plan;
+
+/// A transaction in progress. Dropping it without [`Transaction::exec`] discards it (a
+/// connection with an active WATCH is closed rather than reused).
+pub struct Transaction {
+    core: Arc<Core>,
+    node: Option<usize>,
+    conn: Option<Conn>,
+    watching: bool,
+    queued: Vec<Cmd>,
+    generation: u64,
+}
+
+impl Transaction {
+    pub(crate) fn new(core: Arc<Core>) -> Transaction {
+        Transaction { core, node: None, conn: None, watching: false, queued: Vec::new(), generation: process::generation() }
+    }
+
+    fn check_fork(&self) -> Result<()> {
+        if self.generation != process::generation() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "this transaction was started before fork(); start a new one in this process",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Pin the node of `cmd`'s keys (or check it matches the pinned node).
+    fn pin(&mut self, spec: &'static CommandSpec, cmd: &Cmd) -> Result<()> {
+        if let Route::Unsupported(why) = spec.route {
+            return Err(Error::new(ErrorKind::Unsupported, format!("'{}' cannot be used here: {why}", spec.name)));
+        }
+        crate::command::keys::check_arity(spec, cmd)?;
+        let topo = &self.core.topology;
+        let node = match spec.route {
+            Route::Keyed | Route::Split { .. } => {
+                // In a transaction every key must be on one node, split commands included.
+                let mut found: Option<(usize, Vec<u8>)> = None;
+                let mut conflict = None;
+                crate::command::keys::for_each_key(spec, cmd, |pos| {
+                    let key = cmd.get(pos).unwrap_or_default();
+                    let node = topo.node_for_key(key);
+                    match &found {
+                        None => found = Some((node, key.to_vec())),
+                        Some((n, _)) if *n != node && conflict.is_none() => conflict = Some((node, key.to_vec())),
+                        _ => {}
+                    }
+                })?;
+                if let (Some((a, ka)), Some((b, kb))) = (&found, &conflict) {
+                    return Err(cross_shard(topo, (ka, *a), (kb, *b)));
+                }
+                found.map(|(n, _)| n)
+            }
+            Route::AnyNode => None,
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!("'{}' spans every node and cannot run inside a transaction", spec.name),
+                ));
+            }
+        };
+        if let Some(node) = node {
+            match self.node {
+                Some(pinned) if pinned != node => {
+                    return Err(Error::new(
+                        ErrorKind::CrossShard,
+                        format!(
+                            "transaction is pinned to {} but '{}' has keys on {}; nothing was sent; use a common {{hash tag}}",
+                            topo.node(pinned).addr,
+                            spec.name,
+                            topo.node(node).addr
+                        ),
+                    ));
+                }
+                _ => self.node = Some(node),
+            }
+        }
+        Ok(())
+    }
+
+    fn conn(&mut self, deadline: Instant) -> Result<&mut Conn> {
+        let node = *self.node.get_or_insert(0);
+        if self.conn.is_none() {
+            let (conn, _) = self.core.checkout(node, deadline)?;
+            self.conn = Some(conn);
+        }
+        self.conn.as_mut().ok_or_else(|| Error::new(ErrorKind::Io, "no connection"))
+    }
+
+    /// Run `request` on the pinned connection; a broken connection is dropped.
+    fn round_trip(&mut self, request: &[u8], replies: usize, deadline: Instant) -> Result<Vec<Result<Value>>> {
+        let conn = self.conn(deadline)?;
+        let mut out = Vec::with_capacity(replies);
+        let result = conn.send(request, deadline).and_then(|()| {
+            for _ in 0..replies {
+                out.push(conn.recv(deadline)?);
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            self.conn = None;
+            self.watching = false;
+            return Err(e);
+        }
+        Ok(out)
+    }
+
+    /// `WATCH keys…` on the transaction's node.
+    pub fn watch<K: AsRef<[u8]>>(&mut self, keys: &[K]) -> Result<()> {
+        self.check_fork()?;
+        let mut cmd = Cmd::new("WATCH");
+        for k in keys {
+            cmd.arg(k);
+        }
+        // WATCH's route is "unsupported" as a plain command; pin by its keys directly.
+        let topo = &self.core.topology;
+        let mut nodes = keys.iter().map(|k| topo.node_for_key(k.as_ref()));
+        if let Some(first) = nodes.next() {
+            if let Some(other) = nodes.find(|n| *n != first) {
+                return Err(Error::new(
+                    ErrorKind::CrossShard,
+                    format!(
+                        "WATCH keys are on different nodes ({} and {}); nothing was sent",
+                        topo.node(first).addr,
+                        topo.node(other).addr
+                    ),
+                ));
+            }
+            if let Some(pinned) = self.node
+                && pinned != first
+            {
+                return Err(Error::new(
+                    ErrorKind::CrossShard,
+                    format!("transaction is pinned to {}; WATCH keys are on {}", topo.node(pinned).addr, topo.node(first).addr),
+                ));
+            }
+            self.node = Some(first);
+        }
+        let mut buf = Vec::new();
+        cmd.write_resp(&mut buf);
+        let deadline = self.core.deadline();
+        self.round_trip(&buf, 1, deadline)?.pop().unwrap_or(Ok(Value::Nil))?;
+        self.watching = true;
+        Ok(())
+    }
+
+    /// Run a command now on the pinned connection (reads between WATCH and EXEC).
+    pub fn query(&mut self, cmd: &Cmd) -> Result<Value> {
+        self.check_fork()?;
+        let spec = plan::resolve(cmd)?;
+        self.pin(spec, cmd)?;
+        let mut buf = Vec::new();
+        cmd.write_resp(&mut buf);
+        let deadline = self.core.deadline();
+        self.round_trip(&buf, 1, deadline)?.pop().unwrap_or(Ok(Value::Nil))
+    }
+
+    /// Queue a command for EXEC (checked now: unknown, unsupported or cross-shard commands
+    /// are refused before anything is sent).
+    pub fn queue(&mut self, cmd: Cmd) -> Result<&mut Transaction> {
+        self.check_fork()?;
+        let spec = plan::resolve(&cmd)?;
+        self.pin(spec, &cmd)?;
+        self.queued.push(cmd);
+        Ok(self)
+    }
+
+    /// Number of queued commands.
+    pub fn len(&self) -> usize {
+        self.queued.len()
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.queued.is_empty()
+    }
+
+    /// The pinned node, if any.
+    pub fn node(&self) -> Option<&str> {
+        self.node.map(|n| self.core.topology.node(n).addr.as_str())
+    }
+
+    /// Send `MULTI`, the queued commands and `EXEC` in one write. Returns the EXEC reply:
+    /// an array (command errors inside it as [`Value::Error`]), or [`Value::Nil`] when a
+    /// watched key changed.
+    pub fn exec(mut self) -> Result<Value> {
+        self.check_fork()?;
+        let start = Instant::now();
+        let deadline = self.core.deadline();
+        let mut buf = Vec::new();
+        write_command(&mut buf, &[b"MULTI"]);
+        for c in &self.queued {
+            c.write_resp(&mut buf);
+        }
+        write_command(&mut buf, &[b"EXEC"]);
+        let n = self.queued.len();
+        let result = match self.round_trip(&buf, n + 2, deadline) {
+            Err(e) => {
+                // EXEC may have run: the outcome of the queued writes is unknown.
+                let readonly = self.queued.iter().all(|c| plan::resolve(c).is_ok_and(CommandSpec::is_readonly));
+                let kind = e.kind();
+                if !readonly && matches!(kind, ErrorKind::Io | ErrorKind::Timeout | ErrorKind::Protocol) {
+                    Err(e.into_indeterminate())
+                } else {
+                    Err(e)
+                }
+            }
+            Ok(mut replies) => {
+                self.watching = false;
+                // The last reply is EXEC's. A queueing error (before it, in place of
+                // +QUEUED) makes EXEC fail with EXECABORT, the more useful error to return.
+                replies.pop().unwrap_or(Ok(Value::Nil))
+            }
+        };
+        let spec = crate::command::table::lookup(b"exec");
+        self.core.record(spec, start, &result);
+        if let (Some(node), Some(conn)) = (self.node, self.conn.take())
+            && !self.watching
+        {
+            self.core.checkin(node, conn);
+        }
+        result
+    }
+
+    /// Discard the transaction (UNWATCH happens by closing a watched connection).
+    pub fn discard(mut self) {
+        self.release();
+    }
+
+    fn release(&mut self) {
+        if let (Some(node), Some(conn)) = (self.node, self.conn.take())
+            && !self.watching
+            && self.generation == process::generation()
+        {
+            self.core.checkin(node, conn);
+        }
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+fn cross_shard(topo: &crate::topology::Topology, a: (&[u8], usize), b: (&[u8], usize)) -> Error {
+    Error::new(
+        ErrorKind::CrossShard,
+        format!(
+            "transaction keys are on different nodes ('{}' on {}, '{}' on {}); nothing was sent; use a common {{hash tag}}",
+            String::from_utf8_lossy(a.0),
+            topo.node(a.1).addr,
+            String::from_utf8_lossy(b.0),
+            topo.node(b.1).addr
+        ),
+    )
+}

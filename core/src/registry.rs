@@ -1,0 +1,65 @@
+//! The process-wide registry (ARCHITECTURE §5): the same persistent id, or the same
+//! configuration, yields the same core, so request N+1 of a PHP-FPM worker reuses request
+//! N's connections. A different configuration under an existing persistent id replaces the
+//! entry (a deploy changed the settings; the old core lives on only while still in use).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::client::Core;
+use crate::config::Config;
+use crate::error::Result;
+
+struct Entry {
+    fingerprint: u64,
+    core: Arc<Core>,
+}
+
+static REGISTRY: Mutex<Option<HashMap<String, Entry>>> = Mutex::new(None);
+
+/// The shared core for `config`, created on first use.
+pub(crate) fn shared(config: Config) -> Result<Arc<Core>> {
+    let key = config.registry_key();
+    let fingerprint = config.fingerprint();
+    let mut guard = REGISTRY.lock();
+    let map = guard.get_or_insert_with(HashMap::new);
+    if let Some(e) = map.get(&key)
+        && e.fingerprint == fingerprint
+    {
+        return Ok(e.core.clone());
+    }
+    let core = Arc::new(Core::new(config)?);
+    map.insert(key, Entry { fingerprint, core: core.clone() });
+    Ok(core)
+}
+
+/// Registry keys and how many handles share each core (for phpinfo/diagnostics).
+pub fn entries() -> Vec<(String, usize)> {
+    let guard = REGISTRY.lock();
+    let mut v: Vec<(String, usize)> = guard
+        .as_ref()
+        .map(|m| m.iter().map(|(k, e)| (k.clone(), Arc::strong_count(&e.core) - 1)).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Remove an entry; its connections close when the last handle is dropped.
+pub fn remove(key: &str) -> bool {
+    REGISTRY.lock().as_mut().is_some_and(|m| m.remove(key).is_some())
+}
+
+/// `pthread_atfork` prepare: hold the lock across `fork()` so the child never inherits it
+/// locked by a thread that does not exist there.
+pub(crate) fn lock_for_fork() {
+    std::mem::forget(REGISTRY.lock());
+}
+
+/// `pthread_atfork` parent/child: release the lock taken in [`lock_for_fork`].
+pub(crate) fn unlock_after_fork() {
+    // SAFETY: called only after `lock_for_fork` locked it on this same thread and leaked
+    // the guard.
+    unsafe { REGISTRY.force_unlock() };
+}

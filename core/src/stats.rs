@@ -1,0 +1,258 @@
+//! Stats: per command and per node calls, errors and latency, kept in lock-free atomic
+//! counters (safe to share across threads and to inherit across `fork()`), read as a
+//! [`StatsSnapshot`].
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::command::table::{self, CommandSpec};
+use crate::error::ErrorKind;
+
+/// Latency buckets: bucket `i` counts latencies below `2^i` µs (the last is open-ended).
+const BUCKETS: usize = 26;
+
+#[derive(Default)]
+struct Latency {
+    count: AtomicU64,
+    total_us: AtomicU64,
+    max_us: AtomicU64,
+    buckets: [AtomicU64; BUCKETS],
+}
+
+impl Latency {
+    fn record(&self, d: Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.total_us.fetch_add(us, Ordering::Relaxed);
+        self.max_us.fetch_max(us, Ordering::Relaxed);
+        let bucket = (64 - us.leading_zeros() as usize).min(BUCKETS - 1);
+        self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> LatencyStats {
+        let count = self.count.load(Ordering::Relaxed);
+        let counts: Vec<u64> = self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect();
+        let quantile = |q: f64| -> u64 {
+            let target = ((count as f64) * q).ceil() as u64;
+            let mut seen = 0;
+            for (i, c) in counts.iter().enumerate() {
+                seen += c;
+                if seen >= target.max(1) {
+                    return 1u64 << i;
+                }
+            }
+            0
+        };
+        let total = self.total_us.load(Ordering::Relaxed);
+        LatencyStats {
+            avg_us: if count == 0 { 0 } else { total / count },
+            p50_us: if count == 0 { 0 } else { quantile(0.5) },
+            p99_us: if count == 0 { 0 } else { quantile(0.99) },
+            max_us: self.max_us.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Latency summary in microseconds; p50/p99 are upper bounds of power-of-two buckets.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct LatencyStats {
+    /// Mean.
+    pub avg_us: u64,
+    /// Median (bucket upper bound).
+    pub p50_us: u64,
+    /// 99th percentile (bucket upper bound).
+    pub p99_us: u64,
+    /// Maximum.
+    pub max_us: u64,
+}
+
+#[derive(Default)]
+struct CommandCounters {
+    calls: AtomicU64,
+    errors: AtomicU64,
+    latency: Latency,
+}
+
+#[derive(Default)]
+struct NodeCounters {
+    requests: AtomicU64,
+    errors: AtomicU64,
+    connects: AtomicU64,
+    connect_errors: AtomicU64,
+    latency: Latency,
+}
+
+/// Live counters of one core.
+pub(crate) struct Stats {
+    commands: Vec<CommandCounters>,
+    nodes: Vec<NodeCounters>,
+    node_names: Vec<String>,
+    errors_by_kind: [AtomicU64; 16],
+}
+
+impl Stats {
+    pub(crate) fn new(node_names: Vec<String>) -> Stats {
+        Stats {
+            commands: (0..=table::all().len()).map(|_| CommandCounters::default()).collect(),
+            nodes: node_names.iter().map(|_| NodeCounters::default()).collect(),
+            node_names,
+            errors_by_kind: Default::default(),
+        }
+    }
+
+    fn command_slot(&self, spec: Option<&'static CommandSpec>) -> &CommandCounters {
+        let i = spec.map(table::index_of).unwrap_or(table::all().len());
+        &self.commands[i.min(self.commands.len() - 1)]
+    }
+
+    /// One call of `spec` finished after `elapsed`, failed with `error` if any.
+    pub(crate) fn call(&self, spec: Option<&'static CommandSpec>, elapsed: Duration, error: Option<ErrorKind>) {
+        let c = self.command_slot(spec);
+        c.calls.fetch_add(1, Ordering::Relaxed);
+        c.latency.record(elapsed);
+        if let Some(kind) = error {
+            c.errors.fetch_add(1, Ordering::Relaxed);
+            self.errors_by_kind[kind_index(kind)].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// `requests` requests went to `node` and took `elapsed` (one round trip).
+    pub(crate) fn node_round_trip(&self, node: usize, requests: usize, elapsed: Duration) {
+        if let Some(n) = self.nodes.get(node) {
+            n.requests.fetch_add(requests as u64, Ordering::Relaxed);
+            n.latency.record(elapsed);
+        }
+    }
+
+    /// A connection-level failure on `node`.
+    pub(crate) fn node_error(&self, node: usize) {
+        if let Some(n) = self.nodes.get(node) {
+            n.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A connection attempt to `node`.
+    pub(crate) fn node_connect(&self, node: usize, ok: bool) {
+        if let Some(n) = self.nodes.get(node) {
+            n.connects.fetch_add(1, Ordering::Relaxed);
+            if !ok {
+                n.connect_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub(crate) fn snapshot(&self, idle: &[usize]) -> StatsSnapshot {
+        let mut commands = BTreeMap::new();
+        for (i, c) in self.commands.iter().enumerate() {
+            let calls = c.calls.load(Ordering::Relaxed);
+            if calls == 0 {
+                continue;
+            }
+            let name = table::all().get(i).map(|s| s.name).unwrap_or("(unknown)");
+            commands.insert(
+                name.to_owned(),
+                CommandStats { calls, errors: c.errors.load(Ordering::Relaxed), latency: c.latency.snapshot() },
+            );
+        }
+        let mut nodes = BTreeMap::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            nodes.insert(
+                self.node_names[i].clone(),
+                NodeStats {
+                    requests: n.requests.load(Ordering::Relaxed),
+                    errors: n.errors.load(Ordering::Relaxed),
+                    connects: n.connects.load(Ordering::Relaxed),
+                    connect_errors: n.connect_errors.load(Ordering::Relaxed),
+                    idle_connections: idle.get(i).copied().unwrap_or(0),
+                    latency: n.latency.snapshot(),
+                },
+            );
+        }
+        let mut errors = BTreeMap::new();
+        for kind in ALL_KINDS {
+            let v = self.errors_by_kind[kind_index(kind)].load(Ordering::Relaxed);
+            if v > 0 {
+                errors.insert(kind.as_str().to_owned(), v);
+            }
+        }
+        StatsSnapshot { commands, nodes, errors }
+    }
+}
+
+const ALL_KINDS: [ErrorKind; 11] = [
+    ErrorKind::Config,
+    ErrorKind::CrossShard,
+    ErrorKind::Unsupported,
+    ErrorKind::InvalidArgument,
+    ErrorKind::Connect,
+    ErrorKind::Auth,
+    ErrorKind::Io,
+    ErrorKind::Timeout,
+    ErrorKind::Indeterminate,
+    ErrorKind::Protocol,
+    ErrorKind::Server,
+];
+
+fn kind_index(kind: ErrorKind) -> usize {
+    ALL_KINDS.iter().position(|k| *k == kind).unwrap_or(15)
+}
+
+/// Per-command counters.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CommandStats {
+    /// Calls.
+    pub calls: u64,
+    /// Calls that ended in an error (server error replies included).
+    pub errors: u64,
+    /// Call latency (retries included).
+    pub latency: LatencyStats,
+}
+
+/// Per-node counters.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NodeStats {
+    /// Requests sent (pipelined requests count one each).
+    pub requests: u64,
+    /// Connection-level failures (I/O, timeouts, protocol).
+    pub errors: u64,
+    /// Connection attempts.
+    pub connects: u64,
+    /// Failed connection attempts.
+    pub connect_errors: u64,
+    /// Idle pooled connections now.
+    pub idle_connections: usize,
+    /// Round-trip latency of one batch to this node.
+    pub latency: LatencyStats,
+}
+
+/// A point-in-time copy of a core's stats.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// By command name.
+    pub commands: BTreeMap<String, CommandStats>,
+    /// By node `host:port`.
+    pub nodes: BTreeMap<String, NodeStats>,
+    /// Failed calls by error kind.
+    pub errors: BTreeMap<String, u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_come_from_buckets() {
+        let l = Latency::default();
+        for us in [10u64, 20, 30, 40, 5000] {
+            l.record(Duration::from_micros(us));
+        }
+        let s = l.snapshot();
+        assert_eq!(s.max_us, 5000);
+        assert_eq!(s.p50_us, 32);
+        assert_eq!(s.p99_us, 8192);
+        assert_eq!(s.avg_us, 1020);
+    }
+}

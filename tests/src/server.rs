@@ -1,0 +1,253 @@
+//! Real `redis-server` processes on free 127.0.0.1 ports.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use redis::Value;
+
+use crate::ports::free_port;
+use crate::process::{Guarded, TempDir, wait_until};
+
+/// Extra settings for a server.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// `requirepass` for the default user.
+    pub password: Option<String>,
+    /// An ACL user `(name, password)` with all permissions.
+    pub acl_user: Option<(String, String)>,
+    /// Extra `--name value` arguments.
+    pub extra: Vec<(String, String)>,
+}
+
+/// One `redis-server`.
+#[derive(Debug)]
+pub struct RedisServer {
+    process: Guarded,
+    port: u16,
+    options: ServerOptions,
+    dir: TempDir,
+}
+
+fn redis_server_binary() -> String {
+    std::env::var("SHARDIS_REDIS_SERVER").unwrap_or_else(|_| "redis-server".to_string())
+}
+
+impl RedisServer {
+    /// Start a standalone server.
+    pub fn start() -> RedisServer {
+        RedisServer::start_with(ServerOptions::default())
+    }
+
+    /// Start a standalone server with options.
+    pub fn start_with(options: ServerOptions) -> RedisServer {
+        let dir = TempDir::new("redis");
+        let mut last_error = String::new();
+        // A port can be taken between "free" and bind: try a few.
+        for _ in 0..5 {
+            let port = free_port();
+            match spawn(port, &options, &dir) {
+                Ok(mut process) => {
+                    if wait_ready(&mut process, port, options.password.as_deref()) {
+                        return RedisServer { process, port, options, dir };
+                    }
+                    process.kill();
+                    last_error = log_tail(&dir);
+                }
+                Err(e) => last_error = e.to_string(),
+            }
+        }
+        panic!("redis-server did not start: {last_error}");
+    }
+
+    /// Last lines of the server log (for failure messages).
+    pub fn log_tail(&self) -> String {
+        log_tail(&self.dir)
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `127.0.0.1:port`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// A direct `redis` crate connection (as the admin / the test's observer).
+    pub fn connection(&self) -> redis::Connection {
+        let mut info = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
+        if let Some(p) = &self.options.password {
+            info = info.set_password(p);
+        }
+        let ci = crate::connection_info(self.port).set_redis_settings(info);
+        let client = redis::Client::open(ci).unwrap_or_else(|e| panic!("client: {e}"));
+        client
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", self.addr()))
+    }
+
+    /// Run one command directly on this server.
+    pub fn cmd(&self, args: &[&str]) -> Value {
+        let mut con = self.connection();
+        let mut c = redis::cmd(args[0]);
+        for a in &args[1..] {
+            c.arg(*a);
+        }
+        c.query(&mut con)
+            .unwrap_or_else(|e| panic!("{args:?} on {}: {e}", self.addr()))
+    }
+
+    /// All keys on this server (KEYS *), sorted.
+    pub fn keys(&self) -> Vec<Vec<u8>> {
+        let mut con = self.connection();
+        let mut keys: Vec<Vec<u8>> = redis::cmd("KEYS")
+            .arg("*")
+            .query(&mut con)
+            .unwrap_or_else(|e| panic!("KEYS on {}: {e}", self.addr()));
+        keys.sort();
+        keys
+    }
+
+    /// A counter from `INFO stats` (e.g. `total_connections_received`).
+    pub fn info_stat(&self, name: &str) -> i64 {
+        let info = self.cmd(&["INFO", "stats"]);
+        let text = match info {
+            Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+            Value::VerbatimString { text, .. } => text,
+            other => panic!("INFO: {other:?}"),
+        };
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in INFO stats"))
+    }
+
+    /// SIGKILL the server.
+    pub fn kill(&mut self) {
+        self.process.kill();
+    }
+
+    /// Start again on the same port (after [`RedisServer::kill`]).
+    pub fn restart(&mut self) {
+        self.process.kill();
+        let ok = wait_until(Duration::from_secs(10), || match spawn(self.port, &self.options, &self.dir) {
+            Ok(p) => {
+                self.process = p;
+                true
+            }
+            Err(_) => false,
+        });
+        assert!(ok, "could not respawn redis-server on {}", self.port);
+        let ready = wait_ready(&mut self.process, self.port, self.options.password.as_deref());
+        assert!(ready, "restart: {}", self.log_tail());
+    }
+
+    /// Stop (SIGSTOP) / continue (SIGCONT) the process.
+    pub fn pause(&self, paused: bool) {
+        self.process.signal(if paused { libc::SIGSTOP } else { libc::SIGCONT });
+    }
+}
+
+fn wait_ready(process: &mut Guarded, port: u16, password: Option<&str>) -> bool {
+    wait_until(Duration::from_secs(10), || process.is_running() && ping(port, password))
+}
+
+fn log_tail(dir: &TempDir) -> String {
+    let log = std::fs::read_to_string(dir.path().join("redis.log")).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().rev().take(10).collect();
+    lines.into_iter().rev().collect::<Vec<_>>().join("\n")
+}
+
+fn spawn(port: u16, options: &ServerOptions, dir: &TempDir) -> std::io::Result<Guarded> {
+    let mut cmd = Command::new(redis_server_binary());
+    let d = dir.path();
+    cmd.arg("--port")
+        .arg(port.to_string())
+        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .args(["--enable-debug-command", "yes", "--protected-mode", "no"])
+        .arg("--dir")
+        .arg(d)
+        .arg("--logfile")
+        .arg(d.join("redis.log"))
+        .arg("--dbfilename")
+        .arg(format!("dump-{port}.rdb"));
+    if let Some(p) = &options.password {
+        cmd.args(["--requirepass", p]);
+    }
+    if let Some((user, pass)) = &options.acl_user {
+        cmd.arg("--user").arg(format!("{user} on >{pass} ~* &* +@all"));
+    }
+    for (k, v) in &options.extra {
+        cmd.arg(format!("--{k}")).arg(v);
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    Guarded::spawn(cmd)
+}
+
+fn ping(port: u16, password: Option<&str>) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut req = Vec::new();
+    if let Some(p) = password {
+        req.extend_from_slice(format!("*2\r\n$4\r\nAUTH\r\n${}\r\n{p}\r\n", p.len()).as_bytes());
+    }
+    req.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+    if s.write_all(&req).is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 64];
+    let mut got = Vec::new();
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        if got.windows(5).any(|w| w == b"+PONG") {
+            return true;
+        }
+        if got.starts_with(b"-") {
+            return false;
+        }
+    }
+    false
+}
+
+/// Several standalone servers (a shard set for ring_hash, maglev, ketama…).
+#[derive(Debug)]
+pub struct StandaloneSet {
+    /// The servers, in start order.
+    pub servers: Vec<RedisServer>,
+}
+
+impl StandaloneSet {
+    /// Start `n` servers.
+    pub fn start(n: usize) -> StandaloneSet {
+        StandaloneSet::start_with(n, ServerOptions::default())
+    }
+
+    /// Start `n` servers with the same options.
+    pub fn start_with(n: usize, options: ServerOptions) -> StandaloneSet {
+        StandaloneSet { servers: (0..n).map(|_| RedisServer::start_with(options.clone())).collect() }
+    }
+
+    /// `127.0.0.1:port` of each server.
+    pub fn addrs(&self) -> Vec<String> {
+        self.servers.iter().map(RedisServer::addr).collect()
+    }
+
+    /// Flush every server.
+    pub fn flush_all(&self) {
+        for s in &self.servers {
+            s.cmd(&["FLUSHALL"]);
+        }
+    }
+}
