@@ -54,13 +54,7 @@ impl Placement {
                 Placement::Maglev(maglev::Maglev::new(&envoy_keys, config.maglev_table_size))
             }
             Mode::Ketama => {
-                let names: Vec<String> = nodes
-                    .iter()
-                    .map(|n| match &n.name {
-                        Some(name) => name.clone(),
-                        None => ketama::default_server_name(&n.host, n.port, &n.addr),
-                    })
-                    .collect();
+                let names = twemproxy_names(config);
                 let servers: Vec<(&str, u32)> = names
                     .iter()
                     .zip(nodes)
@@ -69,8 +63,13 @@ impl Placement {
                 Placement::Ketama(ketama::Ketama::new(&servers), config.key_hash)
             }
             Mode::Modula => {
-                let weights: Vec<u32> = nodes.iter().map(|n| n.weight).collect();
-                Placement::Modula(modula::Modula::new(&weights), config.key_hash)
+                // twemproxy sorts its servers by name (length first, then bytes) while
+                // checking for duplicates; modula slots follow that order.
+                let mut order: Vec<(String, usize)> =
+                    twemproxy_names(config).into_iter().enumerate().map(|(i, n)| (n, i)).collect();
+                order.sort_by(|(a, _), (b, _)| a.len().cmp(&b.len()).then_with(|| a.as_bytes().cmp(b.as_bytes())));
+                let slots: Vec<(usize, u32)> = order.iter().map(|&(_, i)| (i, nodes[i].weight)).collect();
+                Placement::Modula(modula::Modula::new(&slots), config.key_hash)
             }
             Mode::Jump => Placement::Jump(nodes.len(), config.key_hash),
         })
@@ -87,6 +86,18 @@ impl Placement {
             Placement::Jump(n, f) => jump::jump_hash(key_hash64(*f, hashed), *n),
         }
     }
+}
+
+/// twemproxy's name of each node: its configured name, else `host:port`.
+fn twemproxy_names(config: &Config) -> Vec<String> {
+    config
+        .nodes()
+        .iter()
+        .map(|n| match &n.name {
+            Some(name) => name.clone(),
+            None => ketama::default_server_name(&n.host, n.port, &n.addr),
+        })
+        .collect()
 }
 
 /// A 64-bit key hash for `jump` (32-bit functions are widened).

@@ -1,5 +1,5 @@
-//! twemproxy's modula distribution: one slot per unit of weight, in configuration order;
-//! a 32-bit key hash goes to slot `hash mod slots`.
+//! twemproxy's modula distribution: one slot per unit of weight, servers in twemproxy's
+//! order; a 32-bit key hash goes to slot `hash mod slots`.
 
 /// Weighted slots of node indices.
 #[derive(Debug, Clone)]
@@ -8,12 +8,11 @@ pub struct Modula {
 }
 
 impl Modula {
-    /// Build from node weights in configuration order.
-    pub fn new(weights: &[u32]) -> Self {
-        let slots = weights
+    /// Build from `(node index, weight)` in slot order.
+    pub fn new(nodes: &[(usize, u32)]) -> Self {
+        let slots = nodes
             .iter()
-            .enumerate()
-            .flat_map(|(i, &w)| std::iter::repeat_n(i as u32, w as usize))
+            .flat_map(|&(i, w)| std::iter::repeat_n(i as u32, w as usize))
             .collect();
         Modula { slots }
     }
@@ -31,7 +30,7 @@ mod tests {
 
     #[test]
     fn weights_repeat_slots() {
-        let m = Modula::new(&[1, 2]);
+        let m = Modula::new(&[(0, 1), (1, 2)]);
         assert_eq!((0..3).map(|h| m.locate(h)).collect::<Vec<_>>(), vec![0, 1, 1]);
     }
 }

@@ -29,7 +29,7 @@ pub fn hash32(f: HashFunction, key: &[u8]) -> u32 {
     match f {
         HashFunction::OneAtATime => one_at_a_time(key),
         HashFunction::Md5 => md5_hash(key),
-        HashFunction::Crc16 => crc16_arc(key),
+        HashFunction::Crc16 => crc16_twemproxy(key),
         HashFunction::Crc32 => (crc32fast::hash(key) >> 16) & 0x7fff,
         HashFunction::Crc32a => crc32fast::hash(key),
         HashFunction::Fnv164 => fnv1_64(key),
@@ -104,16 +104,32 @@ fn fnv1a_32(key: &[u8]) -> u32 {
     h
 }
 
-/// CRC-16/ARC (reflected polynomial 0xA001, init 0), the Linux kernel's `crc16`.
-fn crc16_arc(key: &[u8]) -> u32 {
-    let mut crc: u16 = 0;
-    for &b in key {
-        crc ^= u16::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xA001 } else { crc >> 1 };
+/// The CRC-16/XMODEM table (polynomial 0x1021), as twemproxy 0.5.0's `crc16tab`.
+const CRC16_XMODEM_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = (i as u32) << 8;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            bit += 1;
         }
+        table[i] = crc & 0xffff;
+        i += 1;
     }
-    u32::from(crc)
+    table
+};
+
+/// twemproxy 0.5.0's `crc16`: the XMODEM table update, but on a `uint32_t` that is never
+/// masked to 16 bits, so long keys give values above 0xffff (later twemproxy versions
+/// switched to CRC-16/ARC; Debian ships 0.5.0).
+fn crc16_twemproxy(key: &[u8]) -> u32 {
+    let mut crc: u32 = 0;
+    for &b in key {
+        crc = (crc << 8) ^ CRC16_XMODEM_TABLE[(((crc >> 8) ^ sext32(b)) & 0xff) as usize];
+    }
+    crc
 }
 
 /// libmemcached's 32-bit MurmurHash2 with seed `0xdeadbeef * len`.
@@ -268,9 +284,12 @@ mod tests {
         assert_eq!(fnv1a_32(b"foobar"), 0xbf9c_f968);
         // fnv1a_64 in 32-bit arithmetic: the low half of the 64-bit offset basis for "".
         assert_eq!(fnv1a_64(b""), 0x8422_2325);
-        // CRC-32 check value and CRC-16/ARC check value.
+        // CRC-32 check value; the unmasked CRC-16/XMODEM keeps the standard value in its
+        // low 16 bits (check value 0x31c3) and carries the shifted-out bits above them.
         assert_eq!(hash32(HashFunction::Crc32a, b"123456789"), 0xcbf4_3926);
-        assert_eq!(crc16_arc(b"123456789"), 0xbb3d);
+        assert_eq!(crc16_twemproxy(b"1"), 0x2672);
+        assert_eq!(crc16_twemproxy(b"123456789") & 0xffff, 0x31c3);
+        assert!(crc16_twemproxy(b"123456789") > 0xffff);
         // Jenkins one-at-a-time reference value.
         assert_eq!(one_at_a_time(b"a"), 0xca2e_9442);
         // lookup3: zero-length input returns the initial value untouched.
