@@ -11,6 +11,36 @@ pub mod server;
 
 pub use server::{RedisServer, ServerOptions, StandaloneSet};
 
+use shardis::{Client, Config, ConfigBuilder, Mode};
+
+/// A config builder over every server of `set`.
+pub fn builder(set: &StandaloneSet, mode: Mode, hash_tags: bool) -> ConfigBuilder {
+    let mut b = Config::builder().mode(mode).hash_tags(hash_tags);
+    for addr in set.addrs() {
+        b = b.node(&addr);
+    }
+    b
+}
+
+/// A fresh (unshared) client over every server of `set`.
+pub fn client(set: &StandaloneSet, mode: Mode, hash_tags: bool) -> Client {
+    Client::new(builder(set, mode, hash_tags).build().unwrap_or_else(|e| panic!("config: {e}")))
+        .unwrap_or_else(|e| panic!("client: {e}"))
+}
+
+/// Two keys with `prefix` that the client places on different nodes.
+pub fn keys_on_two_nodes(client: &Client, prefix: &str) -> (String, String) {
+    let first = format!("{prefix}0");
+    let node = client.node_for(first.as_bytes()).to_owned();
+    for i in 1..10_000 {
+        let k = format!("{prefix}{i}");
+        if client.node_for(k.as_bytes()) != node {
+            return (first, k);
+        }
+    }
+    panic!("all keys on one node");
+}
+
 /// The workspace root (one level above this crate).
 pub fn workspace_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -155,7 +155,12 @@ impl RedisServer {
 }
 
 fn wait_ready(process: &mut Guarded, port: u16, password: Option<&str>) -> bool {
-    wait_until(Duration::from_secs(10), || process.is_running() && ping(port, password))
+    let mut exited = false;
+    let ready = wait_until(Duration::from_secs(10), || {
+        exited = !process.is_running();
+        exited || ping(port, password)
+    });
+    ready && !exited
 }
 
 fn log_tail(dir: &TempDir) -> String {
@@ -181,7 +186,8 @@ fn spawn(port: u16, options: &ServerOptions, dir: &TempDir) -> std::io::Result<G
         cmd.args(["--requirepass", p]);
     }
     if let Some((user, pass)) = &options.acl_user {
-        cmd.arg("--user").arg(format!("{user} on >{pass} ~* &* +@all"));
+        // Separate arguments: redis-server joins them into one `user …` config line.
+        cmd.arg("--user").arg(user).args(["on", &format!(">{pass}"), "~*", "&*", "+@all"]);
     }
     for (k, v) in &options.extra {
         cmd.arg(format!("--{k}")).arg(v);

@@ -154,11 +154,6 @@ impl Conn {
         Ok(())
     }
 
-    /// The node this connection goes to.
-    pub(crate) fn node(&self) -> &str {
-        &self.node
-    }
-
     fn remaining(&self, deadline: Instant) -> Result<Duration> {
         let rem = deadline.saturating_duration_since(Instant::now());
         if rem.is_zero() {
@@ -210,12 +205,6 @@ impl Conn {
         })?;
         self.last_used = Instant::now();
         Ok(convert(value).map_err(|e| e.with_node(&self.node)))
-    }
-
-    /// One request, one reply.
-    pub(crate) fn request(&mut self, bytes: &[u8], deadline: Instant) -> Result<Reply> {
-        self.send(bytes, deadline)?;
-        self.recv(deadline)
     }
 
     /// Encode `cmd` into this connection's buffer, send it, read the reply.

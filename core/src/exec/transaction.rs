@@ -26,6 +26,16 @@ pub struct Transaction {
     generation: u64,
 }
 
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("node", &self.node())
+            .field("watching", &self.watching)
+            .field("queued", &self.queued.len())
+            .finish()
+    }
+}
+
 impl Transaction {
     pub(crate) fn new(core: Arc<Core>) -> Transaction {
         Transaction { core, node: None, conn: None, watching: false, queued: Vec::new(), generation: process::generation() }

@@ -1,0 +1,9 @@
+//! Integration tests of the core engine against real redis-server processes.
+
+mod commands;
+mod connections;
+mod keyspace;
+mod pipeline;
+mod registry;
+mod stats;
+mod table;
