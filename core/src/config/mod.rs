@@ -232,6 +232,11 @@ impl Config {
         self.connect_timeout
     }
 
+    /// The database selected on every connection.
+    pub fn db(&self) -> i64 {
+        self.db
+    }
+
     /// The read policy.
     pub fn read_from(&self) -> ReadFrom {
         self.read_from

@@ -1,0 +1,28 @@
+//! `shardis route`: which node holds each key.
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+pub(crate) fn run(config: &str, keys: Vec<String>) -> Result<ExitCode, shardis::Error> {
+    let client = crate::open(config)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut emit = |key: &[u8]| {
+        let _ = out.write_all(key);
+        let _ = writeln!(out, "\t{}", client.node_for(key));
+    };
+    if keys.is_empty() {
+        for line in std::io::stdin().lock().split(b'\n') {
+            let mut line = line.map_err(|e| shardis::Error::new(shardis::ErrorKind::Io, format!("stdin: {e}")))?;
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            emit(&line);
+        }
+    } else {
+        for k in &keys {
+            emit(k.as_bytes());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
