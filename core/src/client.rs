@@ -27,7 +27,10 @@ pub(crate) struct ConnState {
 
 impl ConnState {
     fn new(generation: u64, nodes: usize, max_idle: usize) -> ConnState {
-        ConnState { generation, pools: (0..nodes).map(|_| NodePool::new(max_idle)).collect() }
+        ConnState {
+            generation,
+            pools: (0..nodes).map(|_| NodePool::new(max_idle)).collect(),
+        }
     }
 }
 
@@ -52,7 +55,11 @@ impl Core {
         Ok(Core {
             settings: ConnSettings::from_config(&config),
             stats: Stats::new(names),
-            conns: ArcSwap::from_pointee(ConnState::new(process::generation(), n, config.max_idle_connections)),
+            conns: ArcSwap::from_pointee(ConnState::new(
+                process::generation(),
+                n,
+                config.max_idle_connections,
+            )),
             random: AtomicU64::new(seed()),
             topology,
             config,
@@ -111,7 +118,9 @@ impl Core {
     /// A pseudo-random number (RANDOMKEY's node choice).
     pub(crate) fn next_random(&self) -> u64 {
         // splitmix64 over an atomic counter.
-        let mut z = self.random.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        let mut z = self
+            .random
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
@@ -121,7 +130,12 @@ impl Core {
         Instant::now() + self.config.timeout
     }
 
-    pub(crate) fn record(&self, spec: Option<&'static CommandSpec>, start: Instant, result: &Result<Value>) {
+    pub(crate) fn record(
+        &self,
+        spec: Option<&'static CommandSpec>,
+        start: Instant,
+        result: &Result<Value>,
+    ) {
         let kind = result.as_ref().err().map(crate::Error::kind);
         self.stats.call(spec, start.elapsed(), kind);
     }
@@ -155,13 +169,17 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client with its own connections.
     pub fn new(config: Config) -> Result<Client> {
-        Ok(Client { core: Arc::new(Core::new(config)?) })
+        Ok(Client {
+            core: Arc::new(Core::new(config)?),
+        })
     }
 
     /// The process-shared client for this configuration (same persistent id or same
     /// config → same connections and topology).
     pub fn shared(config: Config) -> Result<Client> {
-        Ok(Client { core: crate::registry::shared(config)? })
+        Ok(Client {
+            core: crate::registry::shared(config)?,
+        })
     }
 
     /// `Client::new(Config::from_url(url)?)`.
@@ -187,7 +205,10 @@ impl Client {
                 Plan::Single(node) => core.call_node(node, cmd, spec.is_readonly(), deadline),
                 Plan::AnyNode => core.call_any(cmd, spec.is_readonly(), deadline),
                 Plan::RandomKey => core.random_key(cmd, deadline),
-                other => core.run_planned(vec![(Some(spec), cmd, Ok(other))], deadline).pop().unwrap_or(Ok(Value::Nil)),
+                other => core
+                    .run_planned(vec![(Some(spec), cmd, Ok(other))], deadline)
+                    .pop()
+                    .unwrap_or(Ok(Value::Nil)),
             }
         });
         core.record(Some(spec), start, &result);
@@ -223,7 +244,12 @@ impl Client {
 
     /// The configured nodes (`host:port`).
     pub fn nodes(&self) -> Vec<String> {
-        self.core.topology.nodes().iter().map(|n| n.addr.clone()).collect()
+        self.core
+            .topology
+            .nodes()
+            .iter()
+            .map(|n| n.addr.clone())
+            .collect()
     }
 
     /// The configuration.

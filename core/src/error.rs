@@ -108,7 +108,10 @@ impl Error {
         if key.is_empty() {
             Error::new(ErrorKind::Config, format!("invalid config: {problem}"))
         } else {
-            Error::new(ErrorKind::Config, format!("invalid config: {key}: {problem}"))
+            Error::new(
+                ErrorKind::Config,
+                format!("invalid config: {key}: {problem}"),
+            )
         }
     }
 

@@ -29,7 +29,11 @@ pub(crate) fn install_fork_handlers() {
         // SAFETY: the handlers are plain extern "C" functions that only touch atomics and a
         // lock owned by this crate; pthread_atfork has no other preconditions.
         unsafe {
-            libc::pthread_atfork(Some(before_fork), Some(after_fork_parent), Some(after_fork_child));
+            libc::pthread_atfork(
+                Some(before_fork),
+                Some(after_fork_parent),
+                Some(after_fork_child),
+            );
         }
     });
 }

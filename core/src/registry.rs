@@ -31,7 +31,13 @@ pub(crate) fn shared(config: Config) -> Result<Arc<Core>> {
         return Ok(e.core.clone());
     }
     let core = Arc::new(Core::new(config)?);
-    map.insert(key, Entry { fingerprint, core: core.clone() });
+    map.insert(
+        key,
+        Entry {
+            fingerprint,
+            core: core.clone(),
+        },
+    );
     Ok(core)
 }
 
@@ -40,7 +46,11 @@ pub fn entries() -> Vec<(String, usize)> {
     let guard = REGISTRY.lock();
     let mut v: Vec<(String, usize)> = guard
         .as_ref()
-        .map(|m| m.iter().map(|(k, e)| (k.clone(), Arc::strong_count(&e.core) - 1)).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, e)| (k.clone(), Arc::strong_count(&e.core) - 1))
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -48,7 +58,10 @@ pub fn entries() -> Vec<(String, usize)> {
 
 /// Remove an entry; its connections close when the last handle is dropped.
 pub fn remove(key: &str) -> bool {
-    REGISTRY.lock().as_mut().is_some_and(|m| m.remove(key).is_some())
+    REGISTRY
+        .lock()
+        .as_mut()
+        .is_some_and(|m| m.remove(key).is_some())
 }
 
 /// `pthread_atfork` prepare: hold the lock across `fork()` so the child never inherits it

@@ -34,7 +34,11 @@ impl Latency {
 
     fn snapshot(&self) -> LatencyStats {
         let count = self.count.load(Ordering::Relaxed);
-        let counts: Vec<u64> = self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect();
+        let counts: Vec<u64> = self
+            .buckets
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect();
         let quantile = |q: f64| -> u64 {
             let target = ((count as f64) * q).ceil() as u64;
             let mut seen = 0;
@@ -48,7 +52,7 @@ impl Latency {
         };
         let total = self.total_us.load(Ordering::Relaxed);
         LatencyStats {
-            avg_us: if count == 0 { 0 } else { total / count },
+            avg_us: total.checked_div(count).unwrap_or(0),
             p50_us: if count == 0 { 0 } else { quantile(0.5) },
             p99_us: if count == 0 { 0 } else { quantile(0.99) },
             max_us: self.max_us.load(Ordering::Relaxed),
@@ -96,7 +100,9 @@ pub(crate) struct Stats {
 impl Stats {
     pub(crate) fn new(node_names: Vec<String>) -> Stats {
         Stats {
-            commands: (0..=table::all().len()).map(|_| CommandCounters::default()).collect(),
+            commands: (0..=table::all().len())
+                .map(|_| CommandCounters::default())
+                .collect(),
             nodes: node_names.iter().map(|_| NodeCounters::default()).collect(),
             node_names,
             errors_by_kind: Default::default(),
@@ -109,7 +115,12 @@ impl Stats {
     }
 
     /// One call of `spec` finished after `elapsed`, failed with `error` if any.
-    pub(crate) fn call(&self, spec: Option<&'static CommandSpec>, elapsed: Duration, error: Option<ErrorKind>) {
+    pub(crate) fn call(
+        &self,
+        spec: Option<&'static CommandSpec>,
+        elapsed: Duration,
+        error: Option<ErrorKind>,
+    ) {
         let c = self.command_slot(spec);
         c.calls.fetch_add(1, Ordering::Relaxed);
         c.latency.record(elapsed);
@@ -154,7 +165,11 @@ impl Stats {
             let name = table::all().get(i).map(|s| s.name).unwrap_or("(unknown)");
             commands.insert(
                 name.to_owned(),
-                CommandStats { calls, errors: c.errors.load(Ordering::Relaxed), latency: c.latency.snapshot() },
+                CommandStats {
+                    calls,
+                    errors: c.errors.load(Ordering::Relaxed),
+                    latency: c.latency.snapshot(),
+                },
             );
         }
         let mut nodes = BTreeMap::new();
@@ -178,7 +193,11 @@ impl Stats {
                 errors.insert(kind.as_str().to_owned(), v);
             }
         }
-        StatsSnapshot { commands, nodes, errors }
+        StatsSnapshot {
+            commands,
+            nodes,
+            errors,
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 //! The `shardis` command-line tool against real servers.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -12,13 +13,23 @@ fn shardis() -> Command {
 fn config_file(set: &StandaloneSet, mode: &str, dir: &std::path::Path) -> String {
     let path = dir.join(format!("{mode}.toml"));
     let nodes: Vec<String> = set.addrs().iter().map(|a| format!("{a:?}")).collect();
-    std::fs::write(&path, format!("mode = \"{mode}\"\nnodes = [{}]\nhash_tags = true\n", nodes.join(", "))).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "mode = \"{mode}\"\nnodes = [{}]\nhash_tags = true\n",
+            nodes.join(", ")
+        ),
+    )
+    .unwrap();
     path.display().to_string()
 }
 
 fn run(cmd: &mut Command) -> (i32, String) {
     let out = cmd.output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]
@@ -31,35 +42,67 @@ fn route_cmd_dist_and_load() {
     // route: arguments and stdin.
     let (code, out) = run(shardis().args(["route", "--config", &config, "user:1", "{t}x"]));
     assert_eq!(code, 0);
-    assert_eq!(out, format!("user:1\t{}\n{{t}}x\t{}\n", client.node_for(b"user:1"), client.node_for(b"{t}x")));
-    let mut child = shardis().args(["route", "--config", &config]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    assert_eq!(
+        out,
+        format!(
+            "user:1\t{}\n{{t}}x\t{}\n",
+            client.node_for(b"user:1"),
+            client.node_for(b"{t}x")
+        )
+    );
+    let mut child = shardis()
+        .args(["route", "--config", &config])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(b"a\nb\r\n").unwrap();
     let out = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
-    assert_eq!(out, format!("a\t{}\nb\t{}\n", client.node_for(b"a"), client.node_for(b"b")));
+    assert_eq!(
+        out,
+        format!(
+            "a\t{}\nb\t{}\n",
+            client.node_for(b"a"),
+            client.node_for(b"b")
+        )
+    );
 
     // cmd: redis-cli style replies, exit code 1 on an error reply.
-    assert_eq!(run(shardis().args(["cmd", "--config", &config, "SET", "k", "v"])), (0, "OK\n".into()));
+    assert_eq!(
+        run(shardis().args(["cmd", "--config", &config, "SET", "k", "v"])),
+        (0, "OK\n".into())
+    );
     assert_eq!(
         run(shardis().args(["cmd", "--config", &config, "MGET", "k", "nope"])),
         (0, "1) \"v\"\n2) (nil)\n".into())
     );
-    assert_eq!(run(shardis().args(["cmd", "--config", &config, "DBSIZE"])), (0, "(integer) 1\n".into()));
+    assert_eq!(
+        run(shardis().args(["cmd", "--config", &config, "DBSIZE"])),
+        (0, "(integer) 1\n".into())
+    );
     let (code, out) = run(shardis().args(["cmd", "--config", &config, "LPUSH", "k", "x"]));
     assert_eq!(code, 1);
     assert!(out.starts_with("(error) WRONGTYPE"), "{out}");
     // A URL works as well as a file; a bad config is a clear error (exit 2).
     let url = format!("redis://{}?mode=maglev", set.addrs().join(","));
     assert_eq!(run(shardis().args(["cmd", "--config", &url, "PING"])).0, 0);
-    let out = shardis().args(["cmd", "--config", "redis://h:1?mode=nope", "PING"]).output().unwrap();
+    let out = shardis()
+        .args(["cmd", "--config", "redis://h:1?mode=nope", "PING"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("mode"));
 
     // dist: counts per node as routed and as the servers report.
-    let (code, out) = run(shardis().args(["dist", "--config", &config, "--keys", "3000", "--flush"]));
+    let (code, out) =
+        run(shardis().args(["dist", "--config", &config, "--keys", "3000", "--flush"]));
     assert_eq!(code, 0, "{out}");
     let mut total = 0;
     for s in &set.servers {
-        let line = out.lines().find(|l| l.starts_with(&s.addr())).unwrap_or_else(|| panic!("{out}"));
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&s.addr()))
+            .unwrap_or_else(|| panic!("{out}"));
         let cols: Vec<&str> = line.split_whitespace().collect();
         let written: usize = cols[1].parse().unwrap();
         assert_eq!(written, s.keys().len(), "{line}");
@@ -68,14 +111,33 @@ fn route_cmd_dist_and_load() {
         total += written;
     }
     assert_eq!(total, 3000);
-    let (code, out) = run(shardis().args(["dist", "--config", &config, "--keys", "500", "--tag", "avgo"]));
+    let (code, out) = run(shardis().args([
+        "dist", "--config", &config, "--keys", "500", "--tag", "avgo",
+    ]));
     assert_eq!(code, 0);
     let node = client.node_for(b"avgo");
-    assert!(out.lines().any(|l| l.starts_with(node) && l.split_whitespace().nth(1) == Some("500")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(node) && l.split_whitespace().nth(1) == Some("500")),
+        "{out}"
+    );
 
     // load: ops/s, percentiles, errors by kind.
-    let (code, out) = run(shardis().args(["load", "--config", &config, "--seconds", "1", "--clients", "2", "--read-ratio", "0.5"]));
+    let (code, out) = run(shardis().args([
+        "load",
+        "--config",
+        &config,
+        "--seconds",
+        "1",
+        "--clients",
+        "2",
+        "--read-ratio",
+        "0.5",
+    ]));
     assert_eq!(code, 0, "{out}");
     let summary = out.lines().last().unwrap();
-    assert!(summary.contains("ops/s") && summary.contains("p99") && summary.contains("errors 0"), "{summary}");
+    assert!(
+        summary.contains("ops/s") && summary.contains("p99") && summary.contains("errors 0"),
+        "{summary}"
+    );
 }

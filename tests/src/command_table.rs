@@ -12,21 +12,44 @@ use redis::Value;
 /// Commands whose route is not what the server's tips alone would give, and why.
 pub const OVERRIDES: &[(&str, &str, &str)] = &[
     // (command, route, reason)
-    ("msetnx", "Route::Keyed", "all-or-nothing: splitting it per node would break atomicity"),
+    (
+        "msetnx",
+        "Route::Keyed",
+        "all-or-nothing: splitting it per node would break atomicity",
+    ),
     ("scan", "Route::Scan", "one cursor walks every node"),
-    ("randomkey", "Route::RandomKey", "a random node, retried on others while empty"),
+    (
+        "randomkey",
+        "Route::RandomKey",
+        "a random node, retried on others while empty",
+    ),
 ];
 
 /// Connection-state commands: they would change (or depend on) one pooled connection.
 const CONNECTION_STATE: &[(&str, &str)] = &[
-    ("auth", "credentials come from the config ([auth]) and are sent on every connection"),
+    (
+        "auth",
+        "credentials come from the config ([auth]) and are sent on every connection",
+    ),
     ("hello", "shardis speaks RESP2 on its own connections"),
-    ("select", "the database comes from the config (db) and is selected on every connection"),
+    (
+        "select",
+        "the database comes from the config (db) and is selected on every connection",
+    ),
     ("quit", "connections are owned by shardis"),
     ("reset", "connections are owned by shardis"),
-    ("multi", "use the transaction API (Client::transaction / pipeline(transaction=True))"),
-    ("exec", "use the transaction API (Client::transaction / pipeline(transaction=True))"),
-    ("discard", "use the transaction API (Client::transaction / pipeline(transaction=True))"),
+    (
+        "multi",
+        "use the transaction API (Client::transaction / pipeline(transaction=True))",
+    ),
+    (
+        "exec",
+        "use the transaction API (Client::transaction / pipeline(transaction=True))",
+    ),
+    (
+        "discard",
+        "use the transaction API (Client::transaction / pipeline(transaction=True))",
+    ),
     ("watch", "use the transaction API (Transaction::watch)"),
     ("unwatch", "use the transaction API (Transaction::unwatch)"),
     ("monitor", "MONITOR takes over a connection; use redis-cli"),
@@ -34,20 +57,47 @@ const CONNECTION_STATE: &[(&str, &str)] = &[
     ("psync", "replication protocol"),
     ("replconf", "replication protocol"),
     ("readonly", "replica reads are a config setting (read_from)"),
-    ("readwrite", "replica reads are a config setting (read_from)"),
+    (
+        "readwrite",
+        "replica reads are a config setting (read_from)",
+    ),
     ("asking", "redirects are handled by shardis"),
     ("client|reply", "would desynchronise a pooled connection"),
-    ("client|tracking", "client-side caching is not supported yet"),
+    (
+        "client|tracking",
+        "client-side caching is not supported yet",
+    ),
     ("client|caching", "client-side caching is not supported yet"),
-    ("client|setname", "connection names are not supported on pooled connections"),
+    (
+        "client|setname",
+        "connection names are not supported on pooled connections",
+    ),
     ("client|no-evict", "would change one pooled connection only"),
     ("client|no-touch", "would change one pooled connection only"),
-    ("subscribe", "pub/sub needs a dedicated connection and is not supported yet"),
-    ("psubscribe", "pub/sub needs a dedicated connection and is not supported yet"),
-    ("ssubscribe", "pub/sub needs a dedicated connection and is not supported yet"),
-    ("unsubscribe", "pub/sub needs a dedicated connection and is not supported yet"),
-    ("punsubscribe", "pub/sub needs a dedicated connection and is not supported yet"),
-    ("sunsubscribe", "pub/sub needs a dedicated connection and is not supported yet"),
+    (
+        "subscribe",
+        "pub/sub needs a dedicated connection and is not supported yet",
+    ),
+    (
+        "psubscribe",
+        "pub/sub needs a dedicated connection and is not supported yet",
+    ),
+    (
+        "ssubscribe",
+        "pub/sub needs a dedicated connection and is not supported yet",
+    ),
+    (
+        "unsubscribe",
+        "pub/sub needs a dedicated connection and is not supported yet",
+    ),
+    (
+        "punsubscribe",
+        "pub/sub needs a dedicated connection and is not supported yet",
+    ),
+    (
+        "sunsubscribe",
+        "pub/sub needs a dedicated connection and is not supported yet",
+    ),
 ];
 
 /// Flag names the generator knows (must match `shardis::command::table::flag::NAMES`).
@@ -136,7 +186,10 @@ fn pairs(v: &Value) -> Result<Vec<(String, &Value)>, String> {
 }
 
 fn field<'a>(v: &'a Value, name: &str) -> Result<Option<&'a Value>, String> {
-    Ok(pairs(v)?.into_iter().find(|(k, _)| k == name).map(|(_, v)| v))
+    Ok(pairs(v)?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v))
 }
 
 struct Row {
@@ -219,13 +272,24 @@ fn render_flags(
         let c = map(n).ok_or_else(|| format!("unknown flag {n:?}: add it to the table types"))?;
         parts.push(format!("{module}::{c}"));
     }
-    Ok(if parts.is_empty() { "0".into() } else { parts.join(" | ") })
+    Ok(if parts.is_empty() {
+        "0".into()
+    } else {
+        parts.join(" | ")
+    })
 }
 
-fn collect(entry: &Value, docs: &BTreeMap<String, String>, rows: &mut Vec<Row>) -> Result<(), String> {
+fn collect(
+    entry: &Value,
+    docs: &BTreeMap<String, String>,
+    rows: &mut Vec<Row>,
+) -> Result<(), String> {
     let e = array(entry)?;
     if e.len() < 10 {
-        return Err(format!("COMMAND entry with {} fields; need Redis 7+", e.len()));
+        return Err(format!(
+            "COMMAND entry with {} fields; need Redis 7+",
+            e.len()
+        ));
     }
     let name = text(&e[0])?.to_ascii_lowercase();
     let flags: Vec<String> = array(&e[2])?.iter().map(text).collect::<Result<_, _>>()?;
@@ -282,11 +346,17 @@ fn route_of(row: &Row) -> String {
     if let Some((_, why)) = CONNECTION_STATE.iter().find(|(n, _)| *n == row.name) {
         return format!("Route::Unsupported({why:?})");
     }
-    let request = row.tips.iter().find_map(|t| t.strip_prefix("request_policy:"));
+    let request = row
+        .tips
+        .iter()
+        .find_map(|t| t.strip_prefix("request_policy:"));
     match request {
         Some("multi_shard") => {
             let step = row.key_steps.first().copied().unwrap_or(1);
-            format!("Route::Split {{ step: {step}, merge: {} }}", merge_of(&row.tips, "ordered"))
+            format!(
+                "Route::Split {{ step: {step}, merge: {} }}",
+                merge_of(&row.tips, "ordered")
+            )
         }
         Some("all_shards") => format!("Route::AllShards({})", merge_of(&row.tips, "concat")),
         Some("all_nodes") => format!("Route::AllNodes({})", merge_of(&row.tips, "concat")),
@@ -296,14 +366,24 @@ fn route_of(row: &Row) -> String {
 }
 
 /// Render the table file from `COMMAND` and `COMMAND DOCS` replies.
-pub fn render(command: &Value, command_docs: &Value, server_version: &str) -> Result<String, String> {
+pub fn render(
+    command: &Value,
+    command_docs: &Value,
+    server_version: &str,
+) -> Result<String, String> {
     let mut docs = BTreeMap::new();
     for (name, doc) in pairs(command_docs)? {
-        let group = field(doc, "group")?.map(text).transpose()?.unwrap_or_default();
+        let group = field(doc, "group")?
+            .map(text)
+            .transpose()?
+            .unwrap_or_default();
         docs.insert(name.to_ascii_lowercase(), group.clone());
         if let Some(subs) = field(doc, "subcommands")? {
             for (sub, sdoc) in pairs(subs)? {
-                let g = field(sdoc, "group")?.map(text).transpose()?.unwrap_or(group.clone());
+                let g = field(sdoc, "group")?
+                    .map(text)
+                    .transpose()?
+                    .unwrap_or(group.clone());
                 docs.insert(sub.to_ascii_lowercase(), g);
             }
         }
@@ -323,7 +403,9 @@ pub fn render(command: &Value, command_docs: &Value, server_version: &str) -> Re
         rows.len()
     );
     out.push_str("use super::table::key_flag;\nuse super::table::flag;\n");
-    out.push_str("use super::table::{BeginSearch, CommandSpec, FindKeys, KeySpec, Merge, Route};\n\n");
+    out.push_str(
+        "use super::table::{BeginSearch, CommandSpec, FindKeys, KeySpec, Merge, Route};\n\n",
+    );
     out.push_str("/// Every command and subcommand, sorted by name.\n");
     out.push_str("#[rustfmt::skip]\npub(super) static COMMANDS: &[CommandSpec] = &[\n");
     for row in &rows {
@@ -362,16 +444,27 @@ fn rustfmt(source: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())?;
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
     if !out.status.success() {
-        return Err(format!("rustfmt failed: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "rustfmt failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     String::from_utf8(out.stdout).map_err(|e| e.to_string())
 }
 
 /// Query a live server and render the table.
 pub fn fetch_and_render(con: &mut redis::Connection) -> Result<String, String> {
-    let command: Value = redis::cmd("COMMAND").query(con).map_err(|e| e.to_string())?;
-    let docs: Value = redis::cmd("COMMAND").arg("DOCS").query(con).map_err(|e| e.to_string())?;
-    let info: Value = redis::cmd("INFO").arg("server").query(con).map_err(|e| e.to_string())?;
+    let command: Value = redis::cmd("COMMAND")
+        .query(con)
+        .map_err(|e| e.to_string())?;
+    let docs: Value = redis::cmd("COMMAND")
+        .arg("DOCS")
+        .query(con)
+        .map_err(|e| e.to_string())?;
+    let info: Value = redis::cmd("INFO")
+        .arg("server")
+        .query(con)
+        .map_err(|e| e.to_string())?;
     let info = text(&info)?;
     let version = info
         .lines()

@@ -98,12 +98,19 @@ fn render(options: &EnvoyOptions, upstreams: &[Upstream], listen: u16, admin: u1
                 "    ring_hash_lb_config: {{ minimum_ring_size: {}, maximum_ring_size: {}, hash_function: {} }}\n",
                 options.min_ring_size,
                 options.max_ring_size,
-                if options.murmur_hosts { "MURMUR_HASH_2" } else { "XX_HASH" }
+                if options.murmur_hosts {
+                    "MURMUR_HASH_2"
+                } else {
+                    "XX_HASH"
+                }
             ),
         ),
         LbPolicy::Maglev => (
             "MAGLEV",
-            format!("    maglev_lb_config: {{ table_size: {} }}\n", options.table_size),
+            format!(
+                "    maglev_lb_config: {{ table_size: {} }}\n",
+                options.table_size
+            ),
         ),
     };
     format!(
@@ -138,7 +145,11 @@ static_resources:
 fn http_get(port: u16, path: &str) -> Option<String> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut body = String::new();
     s.read_to_string(&mut body).ok()?;
     Some(body)
@@ -157,7 +168,13 @@ impl Envoy {
         let mut cmd = Command::new(envoy_binary());
         cmd.arg("-c")
             .arg(&config)
-            .args(["--disable-hot-restart", "--concurrency", "2", "-l", "warning"])
+            .args([
+                "--disable-hot-restart",
+                "--concurrency",
+                "2",
+                "-l",
+                "warning",
+            ])
             .arg("--log-path")
             .arg(&log)
             .stdin(Stdio::null())
@@ -176,7 +193,11 @@ impl Envoy {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             panic!("Envoy did not become LIVE:\n{text}");
         }
-        Envoy { process, port: listen, _dir: dir }
+        Envoy {
+            process,
+            port: listen,
+            _dir: dir,
+        }
     }
 
     /// The redis_proxy listener address.

@@ -24,8 +24,12 @@ pub fn builder(set: &StandaloneSet, mode: Mode, hash_tags: bool) -> ConfigBuilde
 
 /// A fresh (unshared) client over every server of `set`.
 pub fn client(set: &StandaloneSet, mode: Mode, hash_tags: bool) -> Client {
-    Client::new(builder(set, mode, hash_tags).build().unwrap_or_else(|e| panic!("config: {e}")))
-        .unwrap_or_else(|e| panic!("client: {e}"))
+    Client::new(
+        builder(set, mode, hash_tags)
+            .build()
+            .unwrap_or_else(|e| panic!("config: {e}")),
+    )
+    .unwrap_or_else(|e| panic!("client: {e}"))
 }
 
 /// Two keys with `prefix` that the client places on different nodes.

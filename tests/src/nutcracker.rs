@@ -27,7 +27,12 @@ pub struct Nutcracker {
 
 impl Nutcracker {
     /// Start a pool with `distribution`, `hash` and optional `hash_tag`.
-    pub fn start(distribution: &str, hash: &str, hash_tag: Option<&str>, servers: &[TwemServer]) -> Nutcracker {
+    pub fn start(
+        distribution: &str,
+        hash: &str,
+        hash_tag: Option<&str>,
+        servers: &[TwemServer],
+    ) -> Nutcracker {
         let dir = TempDir::new("nutcracker");
         let port = free_port();
         let stats = free_port();
@@ -67,7 +72,11 @@ impl Nutcracker {
                 std::fs::read_to_string(&log).unwrap_or_default()
             );
         }
-        Nutcracker { process, port, _dir: dir }
+        Nutcracker {
+            process,
+            port,
+            _dir: dir,
+        }
     }
 
     /// A `redis` crate connection to the proxy (no CLIENT SETINFO: twemproxy rejects it).

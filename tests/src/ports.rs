@@ -1,8 +1,8 @@
 //! Free loopback ports.
 
+use std::collections::HashSet;
 use std::net::TcpListener;
 use std::sync::Mutex;
-use std::collections::HashSet;
 
 static HANDED_OUT: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
 
@@ -10,8 +10,12 @@ static HANDED_OUT: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
 /// Avoids the kernel's ephemeral range reuse races by remembering what it gave.
 pub fn free_port() -> u16 {
     for _ in 0..1000 {
-        let Ok(listener) = TcpListener::bind("127.0.0.1:0") else { continue };
-        let Ok(addr) = listener.local_addr() else { continue };
+        let Ok(listener) = TcpListener::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let Ok(addr) = listener.local_addr() else {
+            continue;
+        };
         let port = addr.port();
         // Leave room for `port + 10000` style defaults not to matter: every service here
         // gets its ports explicitly.

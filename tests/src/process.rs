@@ -24,7 +24,9 @@ impl Guarded {
                 Ok(())
             });
         }
-        Ok(Guarded { child: Some(cmd.spawn()?) })
+        Ok(Guarded {
+            child: Some(cmd.spawn()?),
+        })
     }
 
     /// The process id.

@@ -48,7 +48,12 @@ impl RedisServer {
             match spawn(port, &options, &dir) {
                 Ok(mut process) => {
                     if wait_ready(&mut process, port, options.password.as_deref()) {
-                        return RedisServer { process, port, options, dir };
+                        return RedisServer {
+                            process,
+                            port,
+                            options,
+                            dir,
+                        };
                     }
                     process.kill();
                     last_error = log_tail(&dir);
@@ -136,21 +141,28 @@ impl RedisServer {
     /// Start again on the same port (after [`RedisServer::kill`]).
     pub fn restart(&mut self) {
         self.process.kill();
-        let ok = wait_until(Duration::from_secs(10), || match spawn(self.port, &self.options, &self.dir) {
-            Ok(p) => {
-                self.process = p;
-                true
+        let ok = wait_until(Duration::from_secs(10), || {
+            match spawn(self.port, &self.options, &self.dir) {
+                Ok(p) => {
+                    self.process = p;
+                    true
+                }
+                Err(_) => false,
             }
-            Err(_) => false,
         });
         assert!(ok, "could not respawn redis-server on {}", self.port);
-        let ready = wait_ready(&mut self.process, self.port, self.options.password.as_deref());
+        let ready = wait_ready(
+            &mut self.process,
+            self.port,
+            self.options.password.as_deref(),
+        );
         assert!(ready, "restart: {}", self.log_tail());
     }
 
     /// Stop (SIGSTOP) / continue (SIGCONT) the process.
     pub fn pause(&self, paused: bool) {
-        self.process.signal(if paused { libc::SIGSTOP } else { libc::SIGCONT });
+        self.process
+            .signal(if paused { libc::SIGSTOP } else { libc::SIGCONT });
     }
 }
 
@@ -174,7 +186,16 @@ fn spawn(port: u16, options: &ServerOptions, dir: &TempDir) -> std::io::Result<G
     let d = dir.path();
     cmd.arg("--port")
         .arg(port.to_string())
-        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ])
         .args(["--enable-debug-command", "yes", "--protected-mode", "no"])
         .arg("--dir")
         .arg(d)
@@ -187,12 +208,16 @@ fn spawn(port: u16, options: &ServerOptions, dir: &TempDir) -> std::io::Result<G
     }
     if let Some((user, pass)) = &options.acl_user {
         // Separate arguments: redis-server joins them into one `user …` config line.
-        cmd.arg("--user").arg(user).args(["on", &format!(">{pass}"), "~*", "&*", "+@all"]);
+        cmd.arg("--user")
+            .arg(user)
+            .args(["on", &format!(">{pass}"), "~*", "&*", "+@all"]);
     }
     for (k, v) in &options.extra {
         cmd.arg(format!("--{k}")).arg(v);
     }
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     Guarded::spawn(cmd)
 }
 
@@ -242,7 +267,11 @@ impl StandaloneSet {
 
     /// Start `n` servers with the same options.
     pub fn start_with(n: usize, options: ServerOptions) -> StandaloneSet {
-        StandaloneSet { servers: (0..n).map(|_| RedisServer::start_with(options.clone())).collect() }
+        StandaloneSet {
+            servers: (0..n)
+                .map(|_| RedisServer::start_with(options.clone()))
+                .collect(),
+        }
     }
 
     /// `127.0.0.1:port` of each server.

@@ -24,7 +24,9 @@ fn round_trip(c: &Client, key: &str, token: &str) -> Result<bool, shardis::Error
 
 fn child_body(config: shardis::Config, cycle: usize) -> i32 {
     // Both the inherited handle and a handle from the (inherited) registry must work.
-    let Ok(c) = Client::shared(config) else { return CHILD_ERROR };
+    let Ok(c) = Client::shared(config) else {
+        return CHILD_ERROR;
+    };
     let pid = std::process::id();
     for i in 0..OPS_PER_CHILD {
         let key = format!("child:{cycle}:{}", i % 17);
@@ -50,7 +52,11 @@ fn wait_child(pid: libc::pid_t) -> i32 {
         // SAFETY: waitpid on our own child with a valid status pointer.
         let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
         if r == pid {
-            return if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+            return if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                -1
+            };
         }
         if Instant::now() > end {
             // SAFETY: kill our own hung child.
@@ -64,7 +70,10 @@ fn wait_child(pid: libc::pid_t) -> i32 {
 #[test]
 fn client_works_in_forked_children_while_the_parent_keeps_working() {
     let set = StandaloneSet::start(3);
-    let config = builder(&set, Mode::RingHash, false).persistent_id("fork-test").build().unwrap();
+    let config = builder(&set, Mode::RingHash, false)
+        .persistent_id("fork-test")
+        .build()
+        .unwrap();
     let client = Client::shared(config.clone()).unwrap();
     // Used before the first fork: pooled connections exist in the parent.
     for i in 0..50 {
@@ -95,13 +104,21 @@ fn client_works_in_forked_children_while_the_parent_keeps_working() {
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0, "fork failed");
         if pid == 0 {
-            let code = std::panic::catch_unwind(|| child_body(config.clone(), cycle)).unwrap_or(CHILD_ERROR);
+            let code = std::panic::catch_unwind(|| child_body(config.clone(), cycle))
+                .unwrap_or(CHILD_ERROR);
             // SAFETY: immediate exit of the child without running the parent's atexit work.
             unsafe { libc::_exit(code) };
         }
         // The parent works on its own while the child runs.
         for i in 0..20 {
-            assert!(round_trip(&client, &format!("parent:{cycle}:{i}"), &format!("p{cycle}-{i}")).unwrap());
+            assert!(
+                round_trip(
+                    &client,
+                    &format!("parent:{cycle}:{i}"),
+                    &format!("p{cycle}-{i}")
+                )
+                .unwrap()
+            );
         }
         codes.push(wait_child(pid));
     }
@@ -109,13 +126,18 @@ fn client_works_in_forked_children_while_the_parent_keeps_working() {
     background.join().unwrap();
 
     let crossed = codes.iter().filter(|&&c| c == CHILD_CROSSED).count();
-    let errors = codes.iter().filter(|&&c| c != CHILD_OK && c != CHILD_CROSSED).count();
+    let errors = codes
+        .iter()
+        .filter(|&&c| c != CHILD_OK && c != CHILD_CROSSED)
+        .count();
     assert_eq!(crossed, 0, "crossed replies in children: {codes:?}");
     assert_eq!(errors, 0, "children failed: {codes:?}");
     assert!(parent_ops.load(Ordering::Relaxed) > 0);
     // Children wrote what they said they wrote.
     for cycle in 0..CYCLES {
-        let v = client.query(["EXISTS", &format!("child:{cycle}:0")]).unwrap();
+        let v = client
+            .query(["EXISTS", &format!("child:{cycle}:0")])
+            .unwrap();
         assert_eq!(v, Value::Int(1));
     }
     // The parent's pooled connections were never used by a child: still healthy, and the

@@ -47,29 +47,55 @@ fn main() {
     // Direct: the redis crate's synchronous connection to node 0 (its defaults).
     let mut direct = set.servers[0].connection();
     // shardis: ring_hash over all three nodes (every call routed), and over node 0 only.
-    let routed = shardis::Client::new(builder(&set, Mode::RingHash, false).build().unwrap_or_else(|e| panic!("{e}")))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let routed = shardis::Client::new(
+        builder(&set, Mode::RingHash, false)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let single = shardis::Client::new(
-        shardis::Config::builder().mode(Mode::RingHash).node(&set.servers[0].addr()).build().unwrap_or_else(|e| panic!("{e}")),
+        shardis::Config::builder()
+            .mode(Mode::RingHash)
+            .node(&set.servers[0].addr())
+            .build()
+            .unwrap_or_else(|e| panic!("{e}")),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     // Direct to all three nodes, routing precomputed (a hand-written client's cost floor).
     let mut direct3: Vec<redis::Connection> = set.servers.iter().map(|s| s.connection()).collect();
     let node_of: Vec<usize> = keys
         .iter()
-        .map(|k| set.addrs().iter().position(|a| a == routed.node_for(k.as_bytes())).unwrap_or(0))
+        .map(|k| {
+            set.addrs()
+                .iter()
+                .position(|a| a == routed.node_for(k.as_bytes()))
+                .unwrap_or(0)
+        })
         .collect();
     for k in &keys {
-        let _: () = redis::cmd("SET").arg(k).arg(&value).query(&mut direct).unwrap_or_else(|e| panic!("{e}"));
-        routed.execute(&Cmd::new("SET").with(k).with(&value)).unwrap_or_else(|e| panic!("{e}"));
+        let _: () = redis::cmd("SET")
+            .arg(k)
+            .arg(&value)
+            .query(&mut direct)
+            .unwrap_or_else(|e| panic!("{e}"));
+        routed
+            .execute(&Cmd::new("SET").with(k).with(&value))
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     let mut rows = Vec::new();
     for op in ["GET", "SET"] {
-        let mut row = Row { op, ..Row::default() };
+        let mut row = Row {
+            op,
+            ..Row::default()
+        };
         let make = |i: usize| {
             let k = &keys[i % keys.len()];
-            if op == "GET" { Cmd::new("GET").with(k) } else { Cmd::new("SET").with(k).with(&value) }
+            if op == "GET" {
+                Cmd::new("GET").with(k)
+            } else {
+                Cmd::new("SET").with(k).with(&value)
+            }
         };
         // Warm-up.
         for i in 0..2000 {
@@ -137,11 +163,19 @@ fn main() {
     }
     let route_ns = t.elapsed().as_nanos() as f64 / n as f64;
 
-    println!("shardis core benchmark: 1 client thread, 100-byte values, {rounds} rounds × {ops} ops, loopback");
-    println!("direct = redis crate 1.8 sync Connection (its defaults); ratios are time per op, shardis ÷ baseline (< 1 = shardis faster)");
+    println!(
+        "shardis core benchmark: 1 client thread, 100-byte values, {rounds} rounds × {ops} ops, loopback"
+    );
+    println!(
+        "direct = redis crate 1.8 sync Connection (its defaults); ratios are time per op, shardis ÷ baseline (< 1 = shardis faster)"
+    );
     println!();
-    println!("| op | direct, 1 node | shardis, same node | ratio | direct, 3 nodes (routing precomputed) | shardis ring_hash, 3 nodes | ratio | ratio vs direct 1 node |");
-    println!("|----|---------------:|-------------------:|------:|--------------------------------------:|---------------------------:|------:|-----------------------:|");
+    println!(
+        "| op | direct, 1 node | shardis, same node | ratio | direct, 3 nodes (routing precomputed) | shardis ring_hash, 3 nodes | ratio | ratio vs direct 1 node |"
+    );
+    println!(
+        "|----|---------------:|-------------------:|------:|--------------------------------------:|---------------------------:|------:|-----------------------:|"
+    );
     for r in rows {
         println!(
             "| {} | {:.0}/s | {:.0}/s | {:.3} | {:.0}/s | {:.0}/s | {:.3} | {:.3} |",

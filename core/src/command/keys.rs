@@ -7,7 +7,10 @@ use super::table::{BeginSearch, CommandSpec, FindKeys, key_flag};
 use crate::error::{Error, ErrorKind, Result};
 
 fn invalid(spec: &CommandSpec, why: &str) -> Error {
-    Error::new(ErrorKind::InvalidArgument, format!("{why} for '{}' command", spec.name))
+    Error::new(
+        ErrorKind::InvalidArgument,
+        format!("{why} for '{}' command", spec.name),
+    )
 }
 
 fn eq_ignore_case(a: &[u8], b: &str) -> bool {
@@ -31,12 +34,13 @@ pub fn for_each_key(spec: &CommandSpec, cmd: &Cmd, mut f: impl FnMut(usize)) -> 
     for ks in spec.key_specs {
         let first: i64 = match ks.begin {
             BeginSearch::Index(i) => i64::from(i),
-            BeginSearch::Keyword { keyword, start_from } => {
-                match find_keyword(cmd, keyword, i64::from(start_from)) {
-                    Some(i) => i + 1,
-                    None => continue,
-                }
-            }
+            BeginSearch::Keyword {
+                keyword,
+                start_from,
+            } => match find_keyword(cmd, keyword, i64::from(start_from)) {
+                Some(i) => i + 1,
+                None => continue,
+            },
             BeginSearch::Unknown => {
                 if spec.name == "sort" && !sort_store_done {
                     sort_store_key(cmd, &mut f);
@@ -49,7 +53,11 @@ pub fn for_each_key(spec: &CommandSpec, cmd: &Cmd, mut f: impl FnMut(usize)) -> 
             continue;
         }
         let (first, last, step) = match ks.find {
-            FindKeys::Range { last_key, key_step, limit } => {
+            FindKeys::Range {
+                last_key,
+                key_step,
+                limit,
+            } => {
                 let last = if last_key >= 0 {
                     first + i64::from(last_key)
                 } else if limit <= 1 {
@@ -59,9 +67,15 @@ pub fn for_each_key(spec: &CommandSpec, cmd: &Cmd, mut f: impl FnMut(usize)) -> 
                 };
                 (first, last, i64::from(key_step.max(1)))
             }
-            FindKeys::Keynum { keynum_idx, first_key, key_step } => {
+            FindKeys::Keynum {
+                keynum_idx,
+                first_key,
+                key_step,
+            } => {
                 let idx = first + i64::from(keynum_idx);
-                let raw = cmd.get(idx as usize).ok_or_else(|| invalid(spec, "missing numkeys"))?;
+                let raw = cmd
+                    .get(idx as usize)
+                    .ok_or_else(|| invalid(spec, "missing numkeys"))?;
                 let numkeys: i64 = std::str::from_utf8(raw)
                     .ok()
                     .and_then(|s| s.parse().ok())
@@ -103,11 +117,18 @@ fn find_keyword(cmd: &Cmd, keyword: &str, start_from: i64) -> Option<i64> {
     let argc = cmd.len() as i64;
     if start_from >= 0 {
         // The last argument cannot be the keyword: a key must follow it.
-        (start_from..argc - 1).find(|&i| cmd.get(i as usize).is_some_and(|a| eq_ignore_case(a, keyword)))
+        (start_from..argc - 1).find(|&i| {
+            cmd.get(i as usize)
+                .is_some_and(|a| eq_ignore_case(a, keyword))
+        })
     } else {
         let mut i = argc + start_from;
         while i >= 1 {
-            if i < argc && cmd.get(i as usize).is_some_and(|a| eq_ignore_case(a, keyword)) {
+            if i < argc
+                && cmd
+                    .get(i as usize)
+                    .is_some_and(|a| eq_ignore_case(a, keyword))
+            {
                 return Some(i);
             }
             i -= 1;
@@ -168,16 +189,31 @@ mod tests {
 
     #[test]
     fn keynum_and_keyword_keys() {
-        assert_eq!(keys(&["EVAL", "return 1", "2", "k1", "k2", "arg"]), ["k1", "k2"]);
+        assert_eq!(
+            keys(&["EVAL", "return 1", "2", "k1", "k2", "arg"]),
+            ["k1", "k2"]
+        );
         assert!(keys(&["EVAL", "return 1", "0"]).is_empty());
-        assert_eq!(keys(&["ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2"]), ["d", "a", "b"]);
-        assert_eq!(keys(&["XREAD", "COUNT", "2", "STREAMS", "s1", "s2", "0", "0"]), ["s1", "s2"]);
-        assert_eq!(keys(&["GEORADIUS", "g", "0", "0", "1", "km", "STORE", "d"]), ["g", "d"]);
+        assert_eq!(
+            keys(&["ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2"]),
+            ["d", "a", "b"]
+        );
+        assert_eq!(
+            keys(&["XREAD", "COUNT", "2", "STREAMS", "s1", "s2", "0", "0"]),
+            ["s1", "s2"]
+        );
+        assert_eq!(
+            keys(&["GEORADIUS", "g", "0", "0", "1", "km", "STORE", "d"]),
+            ["g", "d"]
+        );
     }
 
     #[test]
     fn sort_store_is_a_key() {
-        assert_eq!(keys(&["SORT", "l", "BY", "w_*", "LIMIT", "0", "5", "STORE", "dst"]), ["l", "dst"]);
+        assert_eq!(
+            keys(&["SORT", "l", "BY", "w_*", "LIMIT", "0", "5", "STORE", "dst"]),
+            ["l", "dst"]
+        );
         assert_eq!(keys(&["SORT", "l", "GET", "store"]), ["l"]);
     }
 
@@ -185,8 +221,14 @@ mod tests {
     fn bad_numkeys_is_an_error_before_sending() {
         let cmd = Cmd::from_args(["EVAL", "s", "x"]);
         let spec = lookup(b"eval").unwrap_or_else(|| panic!("eval"));
-        assert_eq!(key_positions(spec, &cmd).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            key_positions(spec, &cmd).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
         let cmd = Cmd::from_args(["EVAL", "s", "3", "a"]);
-        assert_eq!(key_positions(spec, &cmd).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            key_positions(spec, &cmd).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
     }
 }

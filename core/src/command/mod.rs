@@ -20,7 +20,10 @@ pub struct Cmd {
 impl Cmd {
     /// A command with its name.
     pub fn new(name: impl AsRef<[u8]>) -> Cmd {
-        let mut c = Cmd { packed: Vec::with_capacity(64), args: Vec::with_capacity(4) };
+        let mut c = Cmd {
+            packed: Vec::with_capacity(64),
+            args: Vec::with_capacity(4),
+        };
         c.arg(name);
         c
     }

@@ -261,7 +261,11 @@ impl CommandSpec {
     pub fn arity_ok(&self, argc: usize) -> bool {
         let argc = argc as i64;
         let arity = i64::from(self.arity);
-        if arity >= 0 { argc == arity } else { argc >= -arity }
+        if arity >= 0 {
+            argc == arity
+        } else {
+            argc >= -arity
+        }
     }
 }
 
@@ -322,16 +326,37 @@ mod tests {
     #[test]
     fn lookups_are_case_insensitive() {
         assert_eq!(lookup(b"GeT").map(|c| c.name), Some("get"));
-        assert_eq!(lookup_sub("config", b"GET").map(|c| c.name), Some("config|get"));
+        assert_eq!(
+            lookup_sub("config", b"GET").map(|c| c.name),
+            Some("config|get")
+        );
         assert!(lookup(b"nosuchcommand").is_none());
     }
 
     #[test]
     fn routes_of_the_split_and_whole_keyspace_commands() {
         let route = |n: &[u8]| lookup(n).map(|c| c.route);
-        assert_eq!(route(b"mget"), Some(Route::Split { step: 1, merge: Merge::Ordered }));
-        assert_eq!(route(b"mset"), Some(Route::Split { step: 2, merge: Merge::AllSucceeded }));
-        assert_eq!(route(b"del"), Some(Route::Split { step: 1, merge: Merge::Sum }));
+        assert_eq!(
+            route(b"mget"),
+            Some(Route::Split {
+                step: 1,
+                merge: Merge::Ordered
+            })
+        );
+        assert_eq!(
+            route(b"mset"),
+            Some(Route::Split {
+                step: 2,
+                merge: Merge::AllSucceeded
+            })
+        );
+        assert_eq!(
+            route(b"del"),
+            Some(Route::Split {
+                step: 1,
+                merge: Merge::Sum
+            })
+        );
         assert_eq!(route(b"dbsize"), Some(Route::AllShards(Merge::Sum)));
         assert_eq!(route(b"keys"), Some(Route::AllShards(Merge::Concat)));
         assert_eq!(route(b"scan"), Some(Route::Scan));

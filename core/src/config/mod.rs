@@ -10,7 +10,7 @@ mod url;
 mod validate;
 
 use std::fmt;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -174,7 +174,10 @@ impl Config {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::config("", format!("cannot read config file {}: {e}", path.display()))
+            Error::config(
+                "",
+                format!("cannot read config file {}: {e}", path.display()),
+            )
         })?;
         let is_json = path
             .extension()
@@ -259,9 +262,7 @@ impl Config {
     /// per-process random key so it reveals nothing outside this process).
     pub fn fingerprint(&self) -> u64 {
         static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-        let mut h = KEYS.get_or_init(Default::default).build_hasher();
-        self.hash(&mut h);
-        h.finish()
+        KEYS.get_or_init(Default::default).hash_one(self)
     }
 }
 
@@ -275,8 +276,14 @@ fn path_error<E: fmt::Display>(e: serde_path_to_error::Error<E>) -> Error {
 /// under `auth`, where a type error would quote the value (a password).
 pub(crate) fn keyed_error(path: String, message: String) -> Error {
     let key = if path == "." { String::new() } else { path };
-    if key.starts_with("auth") && !message.starts_with("unknown field") && !message.starts_with("missing field") {
-        return Error::config(&key, "invalid value (not shown: it may be a secret); expected a string");
+    if key.starts_with("auth")
+        && !message.starts_with("unknown field")
+        && !message.starts_with("missing field")
+    {
+        return Error::config(
+            &key,
+            "invalid value (not shown: it may be a secret); expected a string",
+        );
     }
     Error::config(&key, message)
 }

@@ -36,9 +36,11 @@ fn parses_a_full_toml_config() {
 
 #[test]
 fn json_url_and_builder_agree_with_toml() {
-    let json = r#"{"mode":"maglev","nodes":["127.0.0.1:1","127.0.0.1:2"],"maglev":{"table_size":251}}"#;
+    let json =
+        r#"{"mode":"maglev","nodes":["127.0.0.1:1","127.0.0.1:2"],"maglev":{"table_size":251}}"#;
     let a = Config::from_json_str(json).unwrap();
-    let b = Config::from_url("redis://127.0.0.1:1,127.0.0.1:2?mode=maglev&maglev.table_size=251").unwrap();
+    let b = Config::from_url("redis://127.0.0.1:1,127.0.0.1:2?mode=maglev&maglev.table_size=251")
+        .unwrap();
     let c = Config::builder()
         .mode(Mode::Maglev)
         .node("127.0.0.1:1")
@@ -54,46 +56,178 @@ fn json_url_and_builder_agree_with_toml() {
 #[test]
 fn defaults_follow_the_proxies() {
     let c = Config::from_toml_str("mode = \"ketama\"\nnodes = [\"127.0.0.1:1\"]").unwrap();
-    assert_eq!(c.hash_tags(), None, "twemproxy has no hash_tag unless configured");
-    assert_eq!(c.key_hash, HashFunction::Fnv1a64, "twemproxy's default hash");
+    assert_eq!(
+        c.hash_tags(),
+        None,
+        "twemproxy has no hash_tag unless configured"
+    );
+    assert_eq!(
+        c.key_hash,
+        HashFunction::Fnv1a64,
+        "twemproxy's default hash"
+    );
     assert_eq!(c.timeout(), DEFAULT_TIMEOUT);
     let c = Config::from_toml_str("mode = \"cluster\"\nnodes = [\"127.0.0.1:1\"]").unwrap();
-    assert_eq!(c.hash_tags(), Some(*b"{}"), "Redis Cluster always hashes tags");
+    assert_eq!(
+        c.hash_tags(),
+        Some(*b"{}"),
+        "Redis Cluster always hashes tags"
+    );
 }
 
 /// (config, key that the error must name, words the problem must contain)
 const BAD: &[(&str, &str, &str)] = &[
     ("nodes = [\"127.0.0.1:1\"]", "mode", "missing"),
-    ("mode = \"consistent\"\nnodes = [\"127.0.0.1:1\"]", "mode", "unknown variant"),
-    ("mode = \"ring_hash\"\nnodes = []", "nodes", "at least one node"),
-    ("mode = \"ring_hash\"\nnodes = [\"localhost\"]", "nodes[0].addr", "host:port"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:70000\"]", "nodes[0].addr", "out of range"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:x\"]", "nodes[0].addr", "not a number"),
-    ("mode = \"ring_hash\"\nnodes = [{ addr = \"h:1\", weight = 0 }]", "nodes[0].weight", "at least 1"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:1\", \"h:1\"]", "nodes[1].addr", "twice"),
-    ("mode = \"ring_hash\"\nnodes = [{ addr = \"h:1\", name = \"a\" }, { addr = \"h:2\", name = \"a\" }]", "nodes[1].name", "twice"),
-    ("mode = \"ring_hash\"\nnodes = [{ addr = \"h:1\", wieght = 2 }]", "nodes[0].wieght", "unknown field"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:1\"]\ntimeout = \"soon\"", "timeout", "not a duration"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:1\"]\ntimeout = 0", "timeout", "greater than 0"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:1\"]\nconnect_timeout = -5", "connect_timeout", "negative"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:1\"]\ntmeout = \"1s\"", "tmeout", "unknown field"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:1\"]\n[ring_hash]\nmin_ring_size = 4096\nmax_ring_size = 1024", "ring_hash.min_ring_size", "larger than"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:1\"]\n[ring_hash]\nhash_function = \"md5\"", "ring_hash.hash_function", "Envoy"),
-    ("mode = \"maglev\"\nnodes = [\"h:1\"]\n[maglev]\ntable_size = 65536", "maglev.table_size", "not a prime"),
-    ("mode = \"ketama\"\nnodes = [\"h:1\"]\n[ketama]\nhash = \"sha1\"", "ketama.hash", "unknown variant"),
-    ("mode = \"ketama\"\nnodes = [\"h:1\"]\n[ketama]\nhash = \"xx_hash\"", "ketama.hash", "twemproxy"),
-    ("mode = \"jump\"\nnodes = [{ addr = \"h:1\", weight = 3 }]", "nodes[0].weight", "jump"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:1\"]\nhash_tags = \"{\"", "hash_tags", "two delimiter"),
-    ("mode = \"cluster\"\nnodes = [\"h:1\"]\nhash_tags = false", "hash_tags", "cluster"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:1\"]\nread_from = \"replica\"", "read_from", "replicas"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:1\"]\nread_from = \"nearest\"", "read_from", "unknown variant"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:1\"]\ndb = -1", "db", "negative"),
-    ("mode = \"cluster\"\nnodes = [\"h:1\"]\ndb = 2", "db", "database 0"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:1\"]\n[auth]\nusername = \"app\"", "auth.password", "missing"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:1\"]\n[maglev]\ntable_size = 251", "maglev", "applies to mode maglev"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:1\"]\npersistent_id = \"\"", "persistent_id", "printable"),
-    ("mode = \"ring_hash\"\nnodes = [\"h:1\"]\ntcp_keepalive = true", "tcp_keepalive", "false"),
-    ("mode = \"ring_hash\"\nnodes = \"h:1\"", "nodes", "invalid type"),
+    (
+        "mode = \"consistent\"\nnodes = [\"127.0.0.1:1\"]",
+        "mode",
+        "unknown variant",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = []",
+        "nodes",
+        "at least one node",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"localhost\"]",
+        "nodes[0].addr",
+        "host:port",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:70000\"]",
+        "nodes[0].addr",
+        "out of range",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:x\"]",
+        "nodes[0].addr",
+        "not a number",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [{ addr = \"h:1\", weight = 0 }]",
+        "nodes[0].weight",
+        "at least 1",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:1\", \"h:1\"]",
+        "nodes[1].addr",
+        "twice",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [{ addr = \"h:1\", name = \"a\" }, { addr = \"h:2\", name = \"a\" }]",
+        "nodes[1].name",
+        "twice",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [{ addr = \"h:1\", wieght = 2 }]",
+        "nodes[0].wieght",
+        "unknown field",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\ntimeout = \"soon\"",
+        "timeout",
+        "not a duration",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\ntimeout = 0",
+        "timeout",
+        "greater than 0",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\nconnect_timeout = -5",
+        "connect_timeout",
+        "negative",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\ntmeout = \"1s\"",
+        "tmeout",
+        "unknown field",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\n[ring_hash]\nmin_ring_size = 4096\nmax_ring_size = 1024",
+        "ring_hash.min_ring_size",
+        "larger than",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\n[ring_hash]\nhash_function = \"md5\"",
+        "ring_hash.hash_function",
+        "Envoy",
+    ),
+    (
+        "mode = \"maglev\"\nnodes = [\"h:1\"]\n[maglev]\ntable_size = 65536",
+        "maglev.table_size",
+        "not a prime",
+    ),
+    (
+        "mode = \"ketama\"\nnodes = [\"h:1\"]\n[ketama]\nhash = \"sha1\"",
+        "ketama.hash",
+        "unknown variant",
+    ),
+    (
+        "mode = \"ketama\"\nnodes = [\"h:1\"]\n[ketama]\nhash = \"xx_hash\"",
+        "ketama.hash",
+        "twemproxy",
+    ),
+    (
+        "mode = \"jump\"\nnodes = [{ addr = \"h:1\", weight = 3 }]",
+        "nodes[0].weight",
+        "jump",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\nhash_tags = \"{\"",
+        "hash_tags",
+        "two delimiter",
+    ),
+    (
+        "mode = \"cluster\"\nnodes = [\"h:1\"]\nhash_tags = false",
+        "hash_tags",
+        "cluster",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\nread_from = \"replica\"",
+        "read_from",
+        "replicas",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\nread_from = \"nearest\"",
+        "read_from",
+        "unknown variant",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\ndb = -1",
+        "db",
+        "negative",
+    ),
+    (
+        "mode = \"cluster\"\nnodes = [\"h:1\"]\ndb = 2",
+        "db",
+        "database 0",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\n[auth]\nusername = \"app\"",
+        "auth.password",
+        "missing",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\n[maglev]\ntable_size = 251",
+        "maglev",
+        "applies to mode maglev",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\npersistent_id = \"\"",
+        "persistent_id",
+        "printable",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\ntcp_keepalive = true",
+        "tcp_keepalive",
+        "false",
+    ),
+    (
+        "mode = \"ring_hash\"\nnodes = \"h:1\"",
+        "nodes",
+        "invalid type",
+    ),
     ("mode = [", "", "TOML"),
 ];
 
@@ -107,8 +241,14 @@ fn bad_configs_name_the_key_and_the_problem() {
         };
         assert_eq!(err.kind(), ErrorKind::Config, "{text:?}");
         let msg = err.to_string();
-        assert!(msg.contains(&format!("{key}:")) || key.is_empty(), "{text:?}: error {msg:?} does not name {key:?}");
-        assert!(msg.contains(problem), "{text:?}: error {msg:?} does not say {problem:?}");
+        assert!(
+            msg.contains(&format!("{key}:")) || key.is_empty(),
+            "{text:?}: error {msg:?} does not name {key:?}"
+        );
+        assert!(
+            msg.contains(problem),
+            "{text:?}: error {msg:?} does not say {problem:?}"
+        );
     }
 }
 
@@ -136,7 +276,10 @@ fn passwords_never_show() {
     let c = Config::from_toml_str(GOOD).unwrap();
     assert!(!format!("{c:?}").contains("MARKER-PASSWORD-42"));
     let spec = ConfigSpec {
-        auth: Some(AuthSpec { username: None, password: Some("MARKER-PASSWORD-42".into()) }),
+        auth: Some(AuthSpec {
+            username: None,
+            password: Some("MARKER-PASSWORD-42".into()),
+        }),
         ..Default::default()
     };
     assert!(!format!("{spec:?}").contains("MARKER-PASSWORD-42"));
@@ -152,13 +295,16 @@ fn passwords_never_show() {
         assert!(!e.to_string().contains("MARKER-PASSWORD-42"), "{e}");
         assert!(!format!("{e:?}").contains("MARKER-PASSWORD-42"), "{e:?}");
     }
-    let e = Config::from_toml_str("mode = \"ring_hash\"\nnodes = [\"h:1\"]\n[auth]\npassword = 42").unwrap_err();
+    let e = Config::from_toml_str("mode = \"ring_hash\"\nnodes = [\"h:1\"]\n[auth]\npassword = 42")
+        .unwrap_err();
     assert!(e.to_string().contains("auth.password"), "{e}");
     assert!(!e.to_string().contains("42"), "{e}");
     // A syntax error on the password line must not quote the line.
-    let e = Config::from_toml_str("mode = \"ring_hash\"\n[auth]\npassword = \"MARKER-PASSWORD-42").unwrap_err();
+    let e = Config::from_toml_str("mode = \"ring_hash\"\n[auth]\npassword = \"MARKER-PASSWORD-42")
+        .unwrap_err();
     assert!(!e.to_string().contains("MARKER-PASSWORD-42"), "{e}");
-    let e = Config::from_json_str("{\"auth\": {\"password\": \"MARKER-PASSWORD-42\"}, \"x\": }").unwrap_err();
+    let e = Config::from_json_str("{\"auth\": {\"password\": \"MARKER-PASSWORD-42\"}, \"x\": }")
+        .unwrap_err();
     assert!(!e.to_string().contains("MARKER-PASSWORD-42"), "{e}");
 }
 
@@ -173,7 +319,20 @@ fn fingerprint_differs_when_the_password_differs() {
 
 #[test]
 fn parse_any_detects_the_format() {
-    assert_eq!(Config::parse_any("redis://h:1").unwrap().mode(), Mode::RingHash);
-    assert_eq!(Config::parse_any("{\"mode\":\"jump\",\"nodes\":[\"h:1\"]}").unwrap().mode(), Mode::Jump);
-    assert_eq!(Config::parse_any("mode = \"modula\"\nnodes = [\"h:1\"]").unwrap().mode(), Mode::Modula);
+    assert_eq!(
+        Config::parse_any("redis://h:1").unwrap().mode(),
+        Mode::RingHash
+    );
+    assert_eq!(
+        Config::parse_any("{\"mode\":\"jump\",\"nodes\":[\"h:1\"]}")
+            .unwrap()
+            .mode(),
+        Mode::Jump
+    );
+    assert_eq!(
+        Config::parse_any("mode = \"modula\"\nnodes = [\"h:1\"]")
+            .unwrap()
+            .mode(),
+        Mode::Modula
+    );
 }

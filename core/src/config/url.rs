@@ -11,21 +11,33 @@ use crate::error::{Error, Result};
 const STRING_KEYS: &[&str] = &["persistent_id", "hash_tags"];
 
 pub(super) fn looks_like_url(text: &str) -> bool {
-    ["redis://", "redis+cluster://", "rediss://", "rediss+cluster://", "valkey://"]
-        .iter()
-        .any(|s| text.len() >= s.len() && text[..s.len()].eq_ignore_ascii_case(s))
+    [
+        "redis://",
+        "redis+cluster://",
+        "rediss://",
+        "rediss+cluster://",
+        "valkey://",
+    ]
+    .iter()
+    .any(|s| text.len() >= s.len() && text[..s.len()].eq_ignore_ascii_case(s))
 }
 
 pub(super) fn parse(url: &str) -> Result<ConfigSpec> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| Error::config("url", "expected scheme://hosts (e.g. redis://127.0.0.1:6379)"))?;
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        Error::config(
+            "url",
+            "expected scheme://hosts (e.g. redis://127.0.0.1:6379)",
+        )
+    })?;
     let scheme = scheme.to_ascii_lowercase();
     let cluster = match scheme.as_str() {
         "redis" | "valkey" => false,
         "redis+cluster" | "valkey+cluster" => true,
         "rediss" | "rediss+cluster" | "valkeys" => {
-            return Err(Error::config("url", "TLS (rediss://) is not supported by this version of shardis"));
+            return Err(Error::config(
+                "url",
+                "TLS (rediss://) is not supported by this version of shardis",
+            ));
         }
         other => {
             return Err(Error::config(
@@ -68,12 +80,14 @@ pub(super) fn parse(url: &str) -> Result<ConfigSpec> {
             None => (info, None),
         };
         let mut auth = Map::new();
-        let user = decode(user).map_err(|_| Error::config("url", "user name is not valid percent-encoding"))?;
+        let user = decode(user)
+            .map_err(|_| Error::config("url", "user name is not valid percent-encoding"))?;
         if !user.is_empty() {
             auth.insert("username".into(), Value::String(user));
         }
         if let Some(p) = pass {
-            let p = decode(p).map_err(|_| Error::config("url", "password is not valid percent-encoding"))?;
+            let p = decode(p)
+                .map_err(|_| Error::config("url", "password is not valid percent-encoding"))?;
             auth.insert("password".into(), Value::String(p));
         }
         obj.insert("auth".into(), Value::Object(auth));
@@ -81,23 +95,37 @@ pub(super) fn parse(url: &str) -> Result<ConfigSpec> {
 
     let db_path = path.trim_matches('/');
     if !db_path.is_empty() {
-        let db: i64 = db_path
-            .parse()
-            .map_err(|_| Error::config("db", format!("URL path {db_path:?} is not a database number")))?;
+        let db: i64 = db_path.parse().map_err(|_| {
+            Error::config(
+                "db",
+                format!("URL path {db_path:?} is not a database number"),
+            )
+        })?;
         obj.insert("db".into(), Value::from(db));
     }
 
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = decode(k).map_err(|_| Error::config("url", format!("query key {k:?} is not valid percent-encoding")))?;
-        let raw = decode(v).map_err(|_| Error::config(&key, "value is not valid percent-encoding"))?;
+        let key = decode(k).map_err(|_| {
+            Error::config(
+                "url",
+                format!("query key {k:?} is not valid percent-encoding"),
+            )
+        })?;
+        let raw =
+            decode(v).map_err(|_| Error::config(&key, "value is not valid percent-encoding"))?;
         if key == "nodes" || key == "auth" || key.starts_with("auth.") {
-            return Err(Error::config(&key, "give hosts and credentials in the URL itself"));
+            return Err(Error::config(
+                &key,
+                "give hosts and credentials in the URL itself",
+            ));
         }
         let value = typed(&key, raw);
         match key.split_once('.') {
             Some((section, field)) => {
-                let entry = obj.entry(section.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+                let entry = obj
+                    .entry(section.to_owned())
+                    .or_insert_with(|| Value::Object(Map::new()));
                 match entry {
                     Value::Object(m) => {
                         m.insert(field.to_owned(), value);

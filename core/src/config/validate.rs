@@ -17,9 +17,12 @@ const ENVOY_MAX_RING_SIZE: u64 = 8 * 1024 * 1024;
 const MAX_MAGLEV_TABLE_SIZE: u64 = 5_000_011;
 
 pub(super) fn validate(spec: ConfigSpec) -> Result<Config> {
-    let mode = spec
-        .mode
-        .ok_or_else(|| Error::config("mode", "missing (cluster | ring_hash | maglev | ketama | modula | jump)"))?;
+    let mode = spec.mode.ok_or_else(|| {
+        Error::config(
+            "mode",
+            "missing (cluster | ring_hash | maglev | ketama | modula | jump)",
+        )
+    })?;
     let nodes = validate_nodes(mode, &spec.nodes)?;
 
     let hash_tags = match (&spec.hash_tags, mode) {
@@ -42,7 +45,9 @@ pub(super) fn validate(spec: ConfigSpec) -> Result<Config> {
             if b.len() != 2 {
                 return Err(Error::config(
                     "hash_tags",
-                    format!("{d:?} must be true, false or exactly two delimiter characters such as \"{{}}\""),
+                    format!(
+                        "{d:?} must be true, false or exactly two delimiter characters such as \"{{}}\""
+                    ),
                 ));
             }
             Some([b[0], b[1]])
@@ -60,7 +65,11 @@ pub(super) fn validate(spec: ConfigSpec) -> Result<Config> {
         ));
     }
 
-    let connect_timeout = positive(&spec.connect_timeout, "connect_timeout", DEFAULT_CONNECT_TIMEOUT)?;
+    let connect_timeout = positive(
+        &spec.connect_timeout,
+        "connect_timeout",
+        DEFAULT_CONNECT_TIMEOUT,
+    )?;
     let timeout = positive(&spec.timeout, "timeout", DEFAULT_TIMEOUT)?;
     let tcp_keepalive = match &spec.tcp_keepalive {
         None => Some(DEFAULT_TCP_KEEPALIVE),
@@ -69,7 +78,10 @@ pub(super) fn validate(spec: ConfigSpec) -> Result<Config> {
     if let Some(k) = tcp_keepalive
         && k < Duration::from_secs(1)
     {
-        return Err(Error::config("tcp_keepalive", "must be at least 1s (or false to disable)"));
+        return Err(Error::config(
+            "tcp_keepalive",
+            "must be at least 1s (or false to disable)",
+        ));
     }
 
     let db = spec.db.unwrap_or(0);
@@ -89,9 +101,14 @@ pub(super) fn validate(spec: ConfigSpec) -> Result<Config> {
         ));
     }
 
-    let max_idle_connections = spec.max_idle_connections.unwrap_or(DEFAULT_MAX_IDLE_CONNECTIONS);
+    let max_idle_connections = spec
+        .max_idle_connections
+        .unwrap_or(DEFAULT_MAX_IDLE_CONNECTIONS);
     if max_idle_connections > 4096 {
-        return Err(Error::config("max_idle_connections", format!("{max_idle_connections} is more than 4096")));
+        return Err(Error::config(
+            "max_idle_connections",
+            format!("{max_idle_connections} is more than 4096"),
+        ));
     }
 
     let ring_hash = validate_ring_hash(&spec)?;
@@ -108,9 +125,15 @@ pub(super) fn validate(spec: ConfigSpec) -> Result<Config> {
             if let Some(u) = &a.username
                 && (u.is_empty() || u.chars().any(|c| c.is_whitespace() || c.is_control()))
             {
-                return Err(Error::config("auth.username", "must be non-empty without spaces"));
+                return Err(Error::config(
+                    "auth.username",
+                    "must be non-empty without spaces",
+                ));
             }
-            Some(Auth { username: a.username.clone(), password: Secret(password) })
+            Some(Auth {
+                username: a.username.clone(),
+                password: Secret(password),
+            })
         }
     };
 
@@ -127,7 +150,11 @@ pub(super) fn validate(spec: ConfigSpec) -> Result<Config> {
         if present && owner != mode {
             return Err(Error::config(
                 key,
-                format!("section applies to mode {}, but mode is {}", owner.as_str(), mode.as_str()),
+                format!(
+                    "section applies to mode {}, but mode is {}",
+                    owner.as_str(),
+                    mode.as_str()
+                ),
             ));
         }
     }
@@ -173,7 +200,11 @@ pub(crate) fn split_addr(addr: &str) -> std::result::Result<(String, u16), Strin
         addr.rsplit_once(':')
             .ok_or_else(|| format!("{addr:?} is not host:port"))?
     };
-    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c == '/' || c == ',') {
+    if host.is_empty()
+        || host
+            .chars()
+            .any(|c| c.is_whitespace() || c == '/' || c == ',')
+    {
         return Err(format!("{addr:?} has no valid host"));
     }
     if !addr.starts_with('[') && host.contains(':') {
@@ -196,13 +227,20 @@ fn validate_nodes(mode: Mode, specs: &[NodeSpec]) -> Result<Vec<NodeConfig>> {
     let mut seen_name = HashSet::new();
     let mut nodes = Vec::with_capacity(specs.len());
     for (i, n) in specs.iter().enumerate() {
-        let (host, port) = split_addr(&n.addr).map_err(|p| Error::config(&format!("nodes[{i}].addr"), p))?;
+        let (host, port) =
+            split_addr(&n.addr).map_err(|p| Error::config(&format!("nodes[{i}].addr"), p))?;
         let weight = n.weight.unwrap_or(1);
         if weight == 0 {
-            return Err(Error::config(&format!("nodes[{i}].weight"), "must be at least 1"));
+            return Err(Error::config(
+                &format!("nodes[{i}].weight"),
+                "must be at least 1",
+            ));
         }
         if weight > 1_000_000 {
-            return Err(Error::config(&format!("nodes[{i}].weight"), format!("{weight} is more than 1000000")));
+            return Err(Error::config(
+                &format!("nodes[{i}].weight"),
+                format!("{weight} is more than 1000000"),
+            ));
         }
         if mode == Mode::Cluster && (n.weight.is_some() || n.name.is_some()) {
             return Err(Error::config(
@@ -211,17 +249,35 @@ fn validate_nodes(mode: Mode, specs: &[NodeSpec]) -> Result<Vec<NodeConfig>> {
             ));
         }
         if let Some(name) = &n.name {
-            if name.is_empty() || name.len() > 200 || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(Error::config(&format!("nodes[{i}].name"), "must be 1 to 200 characters without spaces"));
+            if name.is_empty()
+                || name.len() > 200
+                || name.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(Error::config(
+                    &format!("nodes[{i}].name"),
+                    "must be 1 to 200 characters without spaces",
+                ));
             }
             if !seen_name.insert(name.clone()) {
-                return Err(Error::config(&format!("nodes[{i}].name"), format!("{name:?} is used twice")));
+                return Err(Error::config(
+                    &format!("nodes[{i}].name"),
+                    format!("{name:?} is used twice"),
+                ));
             }
         }
         if !seen_addr.insert(n.addr.to_ascii_lowercase()) {
-            return Err(Error::config(&format!("nodes[{i}].addr"), format!("{:?} is listed twice", n.addr)));
+            return Err(Error::config(
+                &format!("nodes[{i}].addr"),
+                format!("{:?} is listed twice", n.addr),
+            ));
         }
-        nodes.push(NodeConfig { addr: n.addr.clone(), host, port, weight, name: n.name.clone() });
+        nodes.push(NodeConfig {
+            addr: n.addr.clone(),
+            host,
+            port,
+            weight,
+            name: n.name.clone(),
+        });
     }
     Ok(nodes)
 }
@@ -231,10 +287,16 @@ fn validate_ring_hash(spec: &ConfigSpec) -> Result<RingHashConfig> {
     let min = r.min_ring_size.unwrap_or(DEFAULT_MIN_RING_SIZE);
     let max = r.max_ring_size.unwrap_or(DEFAULT_MAX_RING_SIZE);
     if min == 0 {
-        return Err(Error::config("ring_hash.min_ring_size", "must be at least 1"));
+        return Err(Error::config(
+            "ring_hash.min_ring_size",
+            "must be at least 1",
+        ));
     }
     if max > ENVOY_MAX_RING_SIZE {
-        return Err(Error::config("ring_hash.max_ring_size", format!("{max} exceeds Envoy's limit of 8388608")));
+        return Err(Error::config(
+            "ring_hash.max_ring_size",
+            format!("{max} exceeds Envoy's limit of 8388608"),
+        ));
     }
     if min > max {
         return Err(Error::config(
@@ -243,13 +305,23 @@ fn validate_ring_hash(spec: &ConfigSpec) -> Result<RingHashConfig> {
         ));
     }
     let hash_function = r.hash_function.unwrap_or(HashFunction::XxHash);
-    if !matches!(hash_function, HashFunction::XxHash | HashFunction::MurmurHash2) {
+    if !matches!(
+        hash_function,
+        HashFunction::XxHash | HashFunction::MurmurHash2
+    ) {
         return Err(Error::config(
             "ring_hash.hash_function",
-            format!("{:?} is not one of Envoy's: xx_hash, murmur_hash_2", hash_function.as_str()),
+            format!(
+                "{:?} is not one of Envoy's: xx_hash, murmur_hash_2",
+                hash_function.as_str()
+            ),
         ));
     }
-    Ok(RingHashConfig { min_ring_size: min, max_ring_size: max, hash_function })
+    Ok(RingHashConfig {
+        min_ring_size: min,
+        max_ring_size: max,
+        hash_function,
+    })
 }
 
 fn validate_maglev(spec: &ConfigSpec) -> Result<u64> {
@@ -259,10 +331,16 @@ fn validate_maglev(spec: &ConfigSpec) -> Result<u64> {
         .and_then(|m| m.table_size)
         .unwrap_or(DEFAULT_MAGLEV_TABLE_SIZE);
     if size > MAX_MAGLEV_TABLE_SIZE {
-        return Err(Error::config("maglev.table_size", format!("{size} is larger than {MAX_MAGLEV_TABLE_SIZE}")));
+        return Err(Error::config(
+            "maglev.table_size",
+            format!("{size} is larger than {MAX_MAGLEV_TABLE_SIZE}"),
+        ));
     }
     if !is_prime(size) {
-        return Err(Error::config("maglev.table_size", format!("{size} is not a prime number")));
+        return Err(Error::config(
+            "maglev.table_size",
+            format!("{size} is not a prime number"),
+        ));
     }
     Ok(size)
 }
@@ -283,9 +361,21 @@ fn is_prime(n: u64) -> bool {
 
 fn validate_key_hash(spec: &ConfigSpec, mode: Mode, nodes: &[NodeConfig]) -> Result<HashFunction> {
     let (key, configured, default) = match mode {
-        Mode::Ketama => ("ketama.hash", spec.ketama.as_ref().and_then(|k| k.hash), HashFunction::Fnv1a64),
-        Mode::Modula => ("modula.hash", spec.modula.as_ref().and_then(|k| k.hash), HashFunction::Fnv1a64),
-        Mode::Jump => ("jump.hash", spec.jump.as_ref().and_then(|k| k.hash), HashFunction::MurmurHash2),
+        Mode::Ketama => (
+            "ketama.hash",
+            spec.ketama.as_ref().and_then(|k| k.hash),
+            HashFunction::Fnv1a64,
+        ),
+        Mode::Modula => (
+            "modula.hash",
+            spec.modula.as_ref().and_then(|k| k.hash),
+            HashFunction::Fnv1a64,
+        ),
+        Mode::Jump => (
+            "jump.hash",
+            spec.jump.as_ref().and_then(|k| k.hash),
+            HashFunction::MurmurHash2,
+        ),
         // Envoy hashes keys with murmur_hash_2; cluster mode uses CRC16 slots.
         _ => return Ok(HashFunction::MurmurHash2),
     };
@@ -293,7 +383,10 @@ fn validate_key_hash(spec: &ConfigSpec, mode: Mode, nodes: &[NodeConfig]) -> Res
     if mode != Mode::Jump && !hash.is_twemproxy() {
         return Err(Error::config(
             key,
-            format!("{:?} is not a twemproxy hash (one_at_a_time, md5, crc16, crc32, crc32a, fnv1_64, fnv1a_64, fnv1_32, fnv1a_32, hsieh, murmur, jenkins)", hash.as_str()),
+            format!(
+                "{:?} is not a twemproxy hash (one_at_a_time, md5, crc16, crc32, crc32a, fnv1_64, fnv1a_64, fnv1_32, fnv1a_32, hsieh, murmur, jenkins)",
+                hash.as_str()
+            ),
         ));
     }
     if mode == Mode::Jump

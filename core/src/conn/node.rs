@@ -70,23 +70,41 @@ fn io_kind(e: &io::Error) -> ErrorKind {
 
 impl Conn {
     /// Connect to `host:port` within `deadline`, then authenticate and select the database.
-    pub(crate) fn connect(node: &str, host: &str, port: u16, settings: &ConnSettings, deadline: Instant) -> Result<Conn> {
+    pub(crate) fn connect(
+        node: &str,
+        host: &str,
+        port: u16,
+        settings: &ConnSettings,
+        deadline: Instant,
+    ) -> Result<Conn> {
         let addrs: Vec<SocketAddr> = (host, port)
             .to_socket_addrs()
-            .map_err(|e| Error::new(ErrorKind::Connect, format!("cannot resolve {host}: {e}")).with_node(node))?
+            .map_err(|e| {
+                Error::new(ErrorKind::Connect, format!("cannot resolve {host}: {e}"))
+                    .with_node(node)
+            })?
             .collect();
-        let mut last = Error::new(ErrorKind::Connect, format!("{host} resolved to no address")).with_node(node);
+        let mut last = Error::new(ErrorKind::Connect, format!("{host} resolved to no address"))
+            .with_node(node);
         for addr in addrs {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Err(Error::new(ErrorKind::Timeout, "deadline passed while connecting").with_node(node));
+                return Err(
+                    Error::new(ErrorKind::Timeout, "deadline passed while connecting")
+                        .with_node(node),
+                );
             }
             let limit = settings.connect_timeout.min(remaining);
             match TcpStream::connect_timeout(&addr, limit) {
                 Ok(stream) => return Conn::setup(stream, node, settings, deadline),
                 Err(e) => {
-                    let by_deadline = limit < settings.connect_timeout && io_kind(&e) == ErrorKind::Timeout;
-                    let kind = if by_deadline { ErrorKind::Timeout } else { ErrorKind::Connect };
+                    let by_deadline =
+                        limit < settings.connect_timeout && io_kind(&e) == ErrorKind::Timeout;
+                    let kind = if by_deadline {
+                        ErrorKind::Timeout
+                    } else {
+                        ErrorKind::Connect
+                    };
                     last = Error::new(kind, format!("connect to {addr}: {e}")).with_node(node);
                 }
             }
@@ -94,15 +112,24 @@ impl Conn {
         Err(last)
     }
 
-    fn setup(stream: TcpStream, node: &str, settings: &ConnSettings, deadline: Instant) -> Result<Conn> {
-        let fail = |e: io::Error| Error::new(ErrorKind::Connect, format!("socket setup: {e}")).with_node(node);
+    fn setup(
+        stream: TcpStream,
+        node: &str,
+        settings: &ConnSettings,
+        deadline: Instant,
+    ) -> Result<Conn> {
+        let fail = |e: io::Error| {
+            Error::new(ErrorKind::Connect, format!("socket setup: {e}")).with_node(node)
+        };
         stream.set_nodelay(true).map_err(fail)?;
         if let Some(idle) = settings.keepalive {
             let ka = socket2::TcpKeepalive::new()
                 .with_time(idle)
                 .with_interval(Duration::from_secs(idle.as_secs().clamp(1, 10)))
                 .with_retries(3);
-            socket2::SockRef::from(&stream).set_tcp_keepalive(&ka).map_err(fail)?;
+            socket2::SockRef::from(&stream)
+                .set_tcp_keepalive(&ka)
+                .map_err(fail)?;
         }
         let mut conn = Conn {
             stream,
@@ -122,7 +149,10 @@ impl Conn {
         let mut expected = 0;
         if let Some(auth) = &settings.auth {
             match &auth.username {
-                Some(user) => write_command(&mut buf, &[b"AUTH", user.as_bytes(), auth.password.expose().as_bytes()]),
+                Some(user) => write_command(
+                    &mut buf,
+                    &[b"AUTH", user.as_bytes(), auth.password.expose().as_bytes()],
+                ),
                 None => write_command(&mut buf, &[b"AUTH", auth.password.expose().as_bytes()]),
             }
             expected += 1;
@@ -139,16 +169,24 @@ impl Conn {
             if e.kind() == ErrorKind::Timeout {
                 e
             } else {
-                Error::new(ErrorKind::Connect, format!("handshake: {}", e.message())).with_node(&node)
+                Error::new(ErrorKind::Connect, format!("handshake: {}", e.message()))
+                    .with_node(&node)
             }
         };
         self.send(&buf, deadline).map_err(as_connect)?;
         for step in 0..expected {
             let reply = self.recv(deadline).map_err(as_connect)?;
             if let Err(e) = reply {
-                let what = if step == 0 && settings.auth.is_some() { "authentication failed" } else { "SELECT failed" };
+                let what = if step == 0 && settings.auth.is_some() {
+                    "authentication failed"
+                } else {
+                    "SELECT failed"
+                };
                 // The server's message (WRONGPASS …) never contains the password.
-                return Err(Error::new(ErrorKind::Auth, format!("{what}: {}", e.message())).with_node(&self.node));
+                return Err(
+                    Error::new(ErrorKind::Auth, format!("{what}: {}", e.message()))
+                        .with_node(&self.node),
+                );
             }
         }
         Ok(())
@@ -157,7 +195,9 @@ impl Conn {
     fn remaining(&self, deadline: Instant) -> Result<Duration> {
         let rem = deadline.saturating_duration_since(Instant::now());
         if rem.is_zero() {
-            return Err(Error::new(ErrorKind::Timeout, "call deadline passed").with_node(&self.node));
+            return Err(
+                Error::new(ErrorKind::Timeout, "call deadline passed").with_node(&self.node)
+            );
         }
         Ok(rem)
     }
@@ -170,9 +210,9 @@ impl Conn {
     pub(crate) fn send(&mut self, bytes: &[u8], deadline: Instant) -> Result<()> {
         let rem = self.remaining(deadline)?;
         if Conn::needs_update(self.write_timeout, rem) {
-            self.stream
-                .set_write_timeout(Some(rem))
-                .map_err(|e| Error::new(ErrorKind::Io, format!("set timeout: {e}")).with_node(&self.node))?;
+            self.stream.set_write_timeout(Some(rem)).map_err(|e| {
+                Error::new(ErrorKind::Io, format!("set timeout: {e}")).with_node(&self.node)
+            })?;
             self.write_timeout = rem;
         }
         self.stream.write_all(bytes).map_err(|e| {
@@ -188,14 +228,17 @@ impl Conn {
     pub(crate) fn recv(&mut self, deadline: Instant) -> Result<Reply> {
         let rem = self.remaining(deadline)?;
         if Conn::needs_update(self.read_timeout, rem) {
-            self.stream
-                .set_read_timeout(Some(rem))
-                .map_err(|e| Error::new(ErrorKind::Io, format!("set timeout: {e}")).with_node(&self.node))?;
+            self.stream.set_read_timeout(Some(rem)).map_err(|e| {
+                Error::new(ErrorKind::Io, format!("set timeout: {e}")).with_node(&self.node)
+            })?;
             self.read_timeout = rem;
         }
         let value = self.parser.parse_value(&mut self.stream).map_err(|e| {
             let (kind, msg) = if e.is_timeout() {
-                (ErrorKind::Timeout, "timed out waiting for the reply".to_owned())
+                (
+                    ErrorKind::Timeout,
+                    "timed out waiting for the reply".to_owned(),
+                )
             } else if e.is_io_error() || e.is_connection_dropped() {
                 (ErrorKind::Io, format!("read: {e}"))
             } else {
@@ -268,14 +311,22 @@ fn convert_nested(v: redis::Value) -> Value {
         redis::Value::BulkString(b) => Value::Bulk(b),
         redis::Value::SimpleString(s) => Value::Status(s),
         redis::Value::Okay => Value::Status("OK".to_owned()),
-        redis::Value::Array(a) | redis::Value::Set(a) => Value::Array(a.into_iter().map(convert_nested).collect()),
-        redis::Value::Map(m) => Value::Map(m.into_iter().map(|(k, v)| (convert_nested(k), convert_nested(v))).collect()),
+        redis::Value::Array(a) | redis::Value::Set(a) => {
+            Value::Array(a.into_iter().map(convert_nested).collect())
+        }
+        redis::Value::Map(m) => Value::Map(
+            m.into_iter()
+                .map(|(k, v)| (convert_nested(k), convert_nested(v)))
+                .collect(),
+        ),
         redis::Value::Double(d) => Value::Double(d),
         redis::Value::Boolean(b) => Value::Boolean(b),
         redis::Value::VerbatimString { text, .. } => Value::Bulk(text.into_bytes()),
         redis::Value::BigNumber(n) => Value::Bulk(n),
         redis::Value::Attribute { data, .. } => convert_nested(*data),
-        redis::Value::Push { data, .. } => Value::Array(data.into_iter().map(convert_nested).collect()),
+        redis::Value::Push { data, .. } => {
+            Value::Array(data.into_iter().map(convert_nested).collect())
+        }
         redis::Value::ServerError(e) => Value::Error(server_error_text(&e)),
         _ => Value::Nil,
     }
@@ -290,7 +341,10 @@ mod tests {
         let parsed = redis::parse_redis_value(b"*2\r\n+OK\r\n-ERR nope\r\n").unwrap();
         assert_eq!(
             convert(parsed).unwrap(),
-            Value::Array(vec![Value::Status("OK".into()), Value::Error("ERR nope".into())])
+            Value::Array(vec![
+                Value::Status("OK".into()),
+                Value::Error("ERR nope".into())
+            ])
         );
         let top = redis::parse_redis_value(b"-WRONGTYPE Operation against a key\r\n").unwrap();
         let e = convert(top).unwrap_err();

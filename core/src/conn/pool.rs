@@ -15,7 +15,10 @@ pub(crate) struct NodePool {
 
 impl NodePool {
     pub(crate) fn new(max_idle: usize) -> NodePool {
-        NodePool { idle: Mutex::new(Vec::new()), max_idle }
+        NodePool {
+            idle: Mutex::new(Vec::new()),
+            max_idle,
+        }
     }
 
     /// Take a reusable idle connection, dropping dead ones found on the way.

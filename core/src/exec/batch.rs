@@ -29,14 +29,23 @@ pub(crate) struct Batch {
 
 impl Batch {
     pub(crate) fn new(node: usize) -> Batch {
-        Batch { node, buf: Vec::with_capacity(256), subs: Vec::new() }
+        Batch {
+            node,
+            buf: Vec::with_capacity(256),
+            subs: Vec::new(),
+        }
     }
 
     /// Append a request written by `write`; returns its index in this batch.
     pub(crate) fn push(&mut self, readonly: bool, write: impl FnOnce(&mut Vec<u8>)) -> usize {
         let start = self.buf.len();
         write(&mut self.buf);
-        self.subs.push(Sub { start, end: self.buf.len(), readonly, reply: None });
+        self.subs.push(Sub {
+            start,
+            end: self.buf.len(),
+            readonly,
+            reply: None,
+        });
         self.subs.len() - 1
     }
 
@@ -49,7 +58,11 @@ impl Batch {
     }
 
     fn pending(&self) -> impl Iterator<Item = usize> + '_ {
-        self.subs.iter().enumerate().filter(|(_, s)| s.reply.is_none()).map(|(i, _)| i)
+        self.subs
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.reply.is_none())
+            .map(|(i, _)| i)
     }
 
     /// The bytes of the still-unanswered requests.
@@ -114,7 +127,8 @@ pub(crate) fn run(core: &Core, batches: &mut [Batch], deadline: Instant) {
             }
             match broken {
                 None => {
-                    core.stats.node_round_trip(batch.node, idx.len(), sent_at.elapsed());
+                    core.stats
+                        .node_round_trip(batch.node, idx.len(), sent_at.elapsed());
                     core.checkin(batch.node, conn);
                 }
                 Some((n, e)) => {
@@ -134,7 +148,14 @@ pub(crate) fn run(core: &Core, batches: &mut [Batch], deadline: Instant) {
 
 /// Record the outcome of `failed` requests of `batch`: leave retryable ones pending (for the
 /// next round), settle the rest.
-fn fail(batch: &mut Batch, failed: &[usize], e: &Error, stage: Stage, retry_writes: bool, attempt: u32) {
+fn fail(
+    batch: &mut Batch,
+    failed: &[usize],
+    e: &Error,
+    stage: Stage,
+    retry_writes: bool,
+    attempt: u32,
+) {
     for &i in failed {
         let sub = &mut batch.subs[i];
         sub.reply = match retry::decide(e.kind(), stage, sub.readonly, retry_writes, attempt) {

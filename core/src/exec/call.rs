@@ -12,19 +12,27 @@ use super::retry::{self, Action, Stage};
 
 impl Core {
     /// Send `cmd` to `node` and return its reply, retrying per the retry rules.
-    pub(crate) fn call_node(&self, node: usize, cmd: &Cmd, readonly: bool, deadline: Instant) -> Result<Value> {
+    pub(crate) fn call_node(
+        &self,
+        node: usize,
+        cmd: &Cmd,
+        readonly: bool,
+        deadline: Instant,
+    ) -> Result<Value> {
         let retry_writes = self.config.retry_writes;
         let mut attempt = 0;
         loop {
             let mut conn = match self.checkout(node, deadline) {
                 Ok((conn, _reused)) => conn,
-                Err(e) => match retry::decide(e.kind(), Stage::Connect, readonly, retry_writes, attempt) {
-                    Action::Retry => {
-                        attempt += 1;
-                        continue;
+                Err(e) => {
+                    match retry::decide(e.kind(), Stage::Connect, readonly, retry_writes, attempt) {
+                        Action::Retry => {
+                            attempt += 1;
+                            continue;
+                        }
+                        _ => return Err(e),
                     }
-                    _ => return Err(e),
-                },
+                }
             };
             let sent_at = Instant::now();
             match conn.request_cmd(cmd, deadline) {

@@ -18,10 +18,24 @@ use super::batch::{self, Batch};
 /// How one command's reply is put together after the batches ran.
 enum Assembly {
     Ready(Result<Value>),
-    Single { batch: usize, sub: usize },
-    Split { merge: Merge, key_count: usize, parts: Vec<(usize, usize, usize, Vec<usize>)> },
-    Fanout { merge: Merge, parts: Vec<(usize, usize, usize)> },
-    Scan { node: usize, batch: usize, sub: usize },
+    Single {
+        batch: usize,
+        sub: usize,
+    },
+    Split {
+        merge: Merge,
+        key_count: usize,
+        parts: Vec<(usize, usize, usize, Vec<usize>)>,
+    },
+    Fanout {
+        merge: Merge,
+        parts: Vec<(usize, usize, usize)>,
+    },
+    Scan {
+        node: usize,
+        batch: usize,
+        sub: usize,
+    },
     RandomKey,
 }
 
@@ -32,10 +46,18 @@ struct Batches {
 
 impl Batches {
     fn new(nodes: usize) -> Batches {
-        Batches { by_node: vec![None; nodes], list: Vec::new() }
+        Batches {
+            by_node: vec![None; nodes],
+            list: Vec::new(),
+        }
     }
 
-    fn push(&mut self, node: usize, readonly: bool, write: impl FnOnce(&mut Vec<u8>)) -> (usize, usize) {
+    fn push(
+        &mut self,
+        node: usize,
+        readonly: bool,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> (usize, usize) {
         let b = match self.by_node[node] {
             Some(b) => b,
             None => {
@@ -88,7 +110,12 @@ impl Core {
                     let (batch, sub) = batches.push(0, readonly, |b| cmd.write_resp(b));
                     Assembly::Single { batch, sub }
                 }
-                Ok(Plan::Split { merge, step, positions, groups }) => {
+                Ok(Plan::Split {
+                    merge,
+                    step,
+                    positions,
+                    groups,
+                }) => {
                     let parts = groups
                         .iter()
                         .map(|(node, ordinals)| {
@@ -98,7 +125,11 @@ impl Core {
                             (*node, batch, sub, ordinals.clone())
                         })
                         .collect();
-                    Assembly::Split { merge: *merge, key_count: positions.len(), parts }
+                    Assembly::Split {
+                        merge: *merge,
+                        key_count: positions.len(),
+                        parts,
+                    }
                 }
                 Ok(Plan::Fanout { merge, nodes }) => {
                     let parts = nodes
@@ -108,11 +139,19 @@ impl Core {
                             (node, batch, sub)
                         })
                         .collect();
-                    Assembly::Fanout { merge: *merge, parts }
+                    Assembly::Fanout {
+                        merge: *merge,
+                        parts,
+                    }
                 }
                 Ok(Plan::Scan { node, node_cursor }) => {
-                    let (batch, sub) = batches.push(*node, true, |b| plan::scan_request(cmd, *node_cursor, b));
-                    Assembly::Scan { node: *node, batch, sub }
+                    let (batch, sub) =
+                        batches.push(*node, true, |b| plan::scan_request(cmd, *node_cursor, b));
+                    Assembly::Scan {
+                        node: *node,
+                        batch,
+                        sub,
+                    }
                 }
                 Ok(Plan::RandomKey) => Assembly::RandomKey,
             };
@@ -129,7 +168,11 @@ impl Core {
             .map(|(a, (_, cmd, _))| match a {
                 Assembly::Ready(r) => r,
                 Assembly::Single { batch, sub } => list[batch].take(sub),
-                Assembly::Split { merge: rule, key_count, parts } => {
+                Assembly::Split {
+                    merge: rule,
+                    key_count,
+                    parts,
+                } => {
                     let parts = parts
                         .into_iter()
                         .map(|(node, batch, sub, key_ordinals)| Part {
@@ -167,9 +210,15 @@ fn rewrite_scan_reply(reply: Value, node: usize, nodes: usize) -> Result<Value> 
     if items.len() != 2 {
         return Err(bad());
     }
-    let next: u64 = items[0].as_int().and_then(|i| u64::try_from(i).ok()).or_else(|| {
-        items[0].as_bytes().and_then(|b| std::str::from_utf8(b).ok()?.parse().ok())
-    }).ok_or_else(bad)?;
+    let next: u64 = items[0]
+        .as_int()
+        .and_then(|i| u64::try_from(i).ok())
+        .or_else(|| {
+            items[0]
+                .as_bytes()
+                .and_then(|b| std::str::from_utf8(b).ok()?.parse().ok())
+        })
+        .ok_or_else(bad)?;
     let combined = scan_cursor::encode(node, next, nodes)?;
     items[0] = Value::Bulk(combined.to_string().into_bytes());
     Ok(Value::Array(items))

@@ -29,7 +29,13 @@ pub(crate) enum Action {
 
 /// Decide after a failure of `kind` at `stage`. `readonly` commands are safe to repeat;
 /// everything else counts as a write unless `retry_writes` opts in.
-pub(crate) fn decide(kind: ErrorKind, stage: Stage, readonly: bool, retry_writes: bool, attempt: u32) -> Action {
+pub(crate) fn decide(
+    kind: ErrorKind,
+    stage: Stage,
+    readonly: bool,
+    retry_writes: bool,
+    attempt: u32,
+) -> Action {
     let may_retry = attempt < MAX_RETRIES;
     match stage {
         Stage::Connect => match kind {
@@ -41,7 +47,9 @@ pub(crate) fn decide(kind: ErrorKind, stage: Stage, readonly: bool, retry_writes
             match kind {
                 ErrorKind::Io if repeatable && may_retry => Action::Retry,
                 // A timeout used the call's deadline: nothing left to retry with.
-                ErrorKind::Io | ErrorKind::Timeout | ErrorKind::Protocol if !readonly => Action::FailIndeterminate,
+                ErrorKind::Io | ErrorKind::Timeout | ErrorKind::Protocol if !readonly => {
+                    Action::FailIndeterminate
+                }
                 _ => Action::Fail,
             }
         }
@@ -54,46 +62,85 @@ mod tests {
 
     #[test]
     fn should_retry_connect_failure_once_for_any_command() {
-        assert_eq!(decide(ErrorKind::Connect, Stage::Connect, false, false, 0), Action::Retry);
-        assert_eq!(decide(ErrorKind::Connect, Stage::Connect, false, false, 1), Action::Fail);
+        assert_eq!(
+            decide(ErrorKind::Connect, Stage::Connect, false, false, 0),
+            Action::Retry
+        );
+        assert_eq!(
+            decide(ErrorKind::Connect, Stage::Connect, false, false, 1),
+            Action::Fail
+        );
     }
 
     #[test]
     fn should_not_retry_auth_failure() {
-        assert_eq!(decide(ErrorKind::Auth, Stage::Connect, true, true, 0), Action::Fail);
+        assert_eq!(
+            decide(ErrorKind::Auth, Stage::Connect, true, true, 0),
+            Action::Fail
+        );
     }
 
     #[test]
     fn should_fail_connect_timeout_without_retry() {
-        assert_eq!(decide(ErrorKind::Timeout, Stage::Connect, true, false, 0), Action::Fail);
+        assert_eq!(
+            decide(ErrorKind::Timeout, Stage::Connect, true, false, 0),
+            Action::Fail
+        );
     }
 
     #[test]
     fn should_retry_read_after_io_error_on_fresh_connection() {
-        assert_eq!(decide(ErrorKind::Io, Stage::Sent, true, false, 0), Action::Retry);
-        assert_eq!(decide(ErrorKind::Io, Stage::Sent, true, false, 1), Action::Fail);
+        assert_eq!(
+            decide(ErrorKind::Io, Stage::Sent, true, false, 0),
+            Action::Retry
+        );
+        assert_eq!(
+            decide(ErrorKind::Io, Stage::Sent, true, false, 1),
+            Action::Fail
+        );
     }
 
     #[test]
     fn should_report_write_after_io_error_as_indeterminate() {
-        assert_eq!(decide(ErrorKind::Io, Stage::Sent, false, false, 0), Action::FailIndeterminate);
+        assert_eq!(
+            decide(ErrorKind::Io, Stage::Sent, false, false, 0),
+            Action::FailIndeterminate
+        );
     }
 
     #[test]
     fn should_retry_write_after_io_error_when_opted_in() {
-        assert_eq!(decide(ErrorKind::Io, Stage::Sent, false, true, 0), Action::Retry);
-        assert_eq!(decide(ErrorKind::Io, Stage::Sent, false, true, 1), Action::FailIndeterminate);
+        assert_eq!(
+            decide(ErrorKind::Io, Stage::Sent, false, true, 0),
+            Action::Retry
+        );
+        assert_eq!(
+            decide(ErrorKind::Io, Stage::Sent, false, true, 1),
+            Action::FailIndeterminate
+        );
     }
 
     #[test]
     fn should_report_write_timeout_as_indeterminate_and_read_timeout_as_timeout() {
-        assert_eq!(decide(ErrorKind::Timeout, Stage::Sent, false, false, 0), Action::FailIndeterminate);
-        assert_eq!(decide(ErrorKind::Timeout, Stage::Sent, true, false, 0), Action::Fail);
+        assert_eq!(
+            decide(ErrorKind::Timeout, Stage::Sent, false, false, 0),
+            Action::FailIndeterminate
+        );
+        assert_eq!(
+            decide(ErrorKind::Timeout, Stage::Sent, true, false, 0),
+            Action::Fail
+        );
     }
 
     #[test]
     fn should_report_garbled_reply_to_write_as_indeterminate() {
-        assert_eq!(decide(ErrorKind::Protocol, Stage::Sent, false, false, 0), Action::FailIndeterminate);
-        assert_eq!(decide(ErrorKind::Protocol, Stage::Sent, true, false, 0), Action::Fail);
+        assert_eq!(
+            decide(ErrorKind::Protocol, Stage::Sent, false, false, 0),
+            Action::FailIndeterminate
+        );
+        assert_eq!(
+            decide(ErrorKind::Protocol, Stage::Sent, true, false, 0),
+            Action::Fail
+        );
     }
 }

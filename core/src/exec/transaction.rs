@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::client::Core;
-use crate::command::{Cmd, write_command};
 use crate::command::table::{CommandSpec, Route};
+use crate::command::{Cmd, write_command};
 use crate::conn::Conn;
 use crate::error::{Error, ErrorKind, Result};
 use crate::process;
@@ -38,7 +38,14 @@ impl std::fmt::Debug for Transaction {
 
 impl Transaction {
     pub(crate) fn new(core: Arc<Core>) -> Transaction {
-        Transaction { core, node: None, conn: None, watching: false, queued: Vec::new(), generation: process::generation() }
+        Transaction {
+            core,
+            node: None,
+            conn: None,
+            watching: false,
+            queued: Vec::new(),
+            generation: process::generation(),
+        }
     }
 
     fn check_fork(&self) -> Result<()> {
@@ -54,7 +61,10 @@ impl Transaction {
     /// Pin the node of `cmd`'s keys (or check it matches the pinned node).
     fn pin(&mut self, spec: &'static CommandSpec, cmd: &Cmd) -> Result<()> {
         if let Route::Unsupported(why) = spec.route {
-            return Err(Error::new(ErrorKind::Unsupported, format!("'{}' cannot be used here: {why}", spec.name)));
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("'{}' cannot be used here: {why}", spec.name),
+            ));
         }
         crate::command::keys::check_arity(spec, cmd)?;
         let topo = &self.core.topology;
@@ -68,7 +78,9 @@ impl Transaction {
                     let node = topo.node_for_key(key);
                     match &found {
                         None => found = Some((node, key.to_vec())),
-                        Some((n, _)) if *n != node && conflict.is_none() => conflict = Some((node, key.to_vec())),
+                        Some((n, _)) if *n != node && conflict.is_none() => {
+                            conflict = Some((node, key.to_vec()))
+                        }
                         _ => {}
                     }
                 })?;
@@ -81,7 +93,10 @@ impl Transaction {
             _ => {
                 return Err(Error::new(
                     ErrorKind::Unsupported,
-                    format!("'{}' spans every node and cannot run inside a transaction", spec.name),
+                    format!(
+                        "'{}' spans every node and cannot run inside a transaction",
+                        spec.name
+                    ),
                 ));
             }
         };
@@ -110,11 +125,18 @@ impl Transaction {
             let (conn, _) = self.core.checkout(node, deadline)?;
             self.conn = Some(conn);
         }
-        self.conn.as_mut().ok_or_else(|| Error::new(ErrorKind::Io, "no connection"))
+        self.conn
+            .as_mut()
+            .ok_or_else(|| Error::new(ErrorKind::Io, "no connection"))
     }
 
     /// Run `request` on the pinned connection; a broken connection is dropped.
-    fn round_trip(&mut self, request: &[u8], replies: usize, deadline: Instant) -> Result<Vec<Result<Value>>> {
+    fn round_trip(
+        &mut self,
+        request: &[u8],
+        replies: usize,
+        deadline: Instant,
+    ) -> Result<Vec<Result<Value>>> {
         let conn = self.conn(deadline)?;
         let mut out = Vec::with_capacity(replies);
         let result = conn.send(request, deadline).and_then(|()| {
@@ -157,7 +179,11 @@ impl Transaction {
             {
                 return Err(Error::new(
                     ErrorKind::CrossShard,
-                    format!("transaction is pinned to {}; WATCH keys are on {}", topo.node(pinned).addr, topo.node(first).addr),
+                    format!(
+                        "transaction is pinned to {}; WATCH keys are on {}",
+                        topo.node(pinned).addr,
+                        topo.node(first).addr
+                    ),
                 ));
             }
             self.node = Some(first);
@@ -165,7 +191,9 @@ impl Transaction {
         let mut buf = Vec::new();
         cmd.write_resp(&mut buf);
         let deadline = self.core.deadline();
-        self.round_trip(&buf, 1, deadline)?.pop().unwrap_or(Ok(Value::Nil))?;
+        self.round_trip(&buf, 1, deadline)?
+            .pop()
+            .unwrap_or(Ok(Value::Nil))?;
         self.watching = true;
         Ok(())
     }
@@ -178,7 +206,9 @@ impl Transaction {
         let mut buf = Vec::new();
         cmd.write_resp(&mut buf);
         let deadline = self.core.deadline();
-        self.round_trip(&buf, 1, deadline)?.pop().unwrap_or(Ok(Value::Nil))
+        self.round_trip(&buf, 1, deadline)?
+            .pop()
+            .unwrap_or(Ok(Value::Nil))
     }
 
     /// Queue a command for EXEC (checked now: unknown, unsupported or cross-shard commands
@@ -223,9 +253,17 @@ impl Transaction {
         let result = match self.round_trip(&buf, n + 2, deadline) {
             Err(e) => {
                 // EXEC may have run: the outcome of the queued writes is unknown.
-                let readonly = self.queued.iter().all(|c| plan::resolve(c).is_ok_and(CommandSpec::is_readonly));
+                let readonly = self
+                    .queued
+                    .iter()
+                    .all(|c| plan::resolve(c).is_ok_and(CommandSpec::is_readonly));
                 let kind = e.kind();
-                if !readonly && matches!(kind, ErrorKind::Io | ErrorKind::Timeout | ErrorKind::Protocol) {
+                if !readonly
+                    && matches!(
+                        kind,
+                        ErrorKind::Io | ErrorKind::Timeout | ErrorKind::Protocol
+                    )
+                {
                     Err(e.into_indeterminate())
                 } else {
                     Err(e)

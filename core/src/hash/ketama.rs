@@ -51,12 +51,21 @@ impl Ketama {
     pub fn len(&self) -> usize {
         self.points.len()
     }
+
+    /// True when empty (never, for a built one).
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
 }
 
 /// twemproxy's server name for an unnamed server: `host:port`, or just `host` on port
 /// 11211 (libmemcached compatibility).
 pub fn default_server_name(host: &str, port: u16, addr: &str) -> String {
-    if port == 11211 { host.to_owned() } else { addr.to_owned() }
+    if port == 11211 {
+        host.to_owned()
+    } else {
+        addr.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -78,7 +87,13 @@ mod tests {
 
     #[test]
     fn port_11211_drops_port_from_name() {
-        assert_eq!(default_server_name("10.0.0.1", 11211, "10.0.0.1:11211"), "10.0.0.1");
-        assert_eq!(default_server_name("10.0.0.1", 6379, "10.0.0.1:6379"), "10.0.0.1:6379");
+        assert_eq!(
+            default_server_name("10.0.0.1", 11211, "10.0.0.1:11211"),
+            "10.0.0.1"
+        );
+        assert_eq!(
+            default_server_name("10.0.0.1", 6379, "10.0.0.1:6379"),
+            "10.0.0.1:6379"
+        );
     }
 }

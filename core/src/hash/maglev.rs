@@ -91,7 +91,11 @@ mod tests {
     #[test]
     fn three_equal_hosts_split_the_table() {
         // ENVOY.md / SCENARIOS S1: 21846/21846/21845 of 65537 for three equal hosts.
-        let nodes = [("127.0.0.1:7001", 1), ("127.0.0.1:7002", 1), ("127.0.0.1:7003", 1)];
+        let nodes = [
+            ("127.0.0.1:7001", 1),
+            ("127.0.0.1:7002", 1),
+            ("127.0.0.1:7003", 1),
+        ];
         let m = Maglev::new(&nodes, 65537);
         let mut counts = m.entries_per_node(3);
         counts.sort_unstable();

@@ -65,10 +65,18 @@ impl Placement {
             Mode::Modula => {
                 // twemproxy sorts its servers by name (length first, then bytes) while
                 // checking for duplicates; modula slots follow that order.
-                let mut order: Vec<(String, usize)> =
-                    twemproxy_names(config).into_iter().enumerate().map(|(i, n)| (n, i)).collect();
-                order.sort_by(|(a, _), (b, _)| a.len().cmp(&b.len()).then_with(|| a.as_bytes().cmp(b.as_bytes())));
-                let slots: Vec<(usize, u32)> = order.iter().map(|&(_, i)| (i, nodes[i].weight)).collect();
+                let mut order: Vec<(String, usize)> = twemproxy_names(config)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, n)| (n, i))
+                    .collect();
+                order.sort_by(|(a, _), (b, _)| {
+                    a.len()
+                        .cmp(&b.len())
+                        .then_with(|| a.as_bytes().cmp(b.as_bytes()))
+                });
+                let slots: Vec<(usize, u32)> =
+                    order.iter().map(|&(_, i)| (i, nodes[i].weight)).collect();
                 Placement::Modula(modula::Modula::new(&slots), config.key_hash)
             }
             Mode::Jump => Placement::Jump(nodes.len(), config.key_hash),

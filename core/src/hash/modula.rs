@@ -31,6 +31,9 @@ mod tests {
     #[test]
     fn weights_repeat_slots() {
         let m = Modula::new(&[(0, 1), (1, 2)]);
-        assert_eq!((0..3).map(|h| m.locate(h)).collect::<Vec<_>>(), vec![0, 1, 1]);
+        assert_eq!(
+            (0..3).map(|h| m.locate(h)).collect::<Vec<_>>(),
+            vec![0, 1, 1]
+        );
     }
 }

@@ -15,7 +15,12 @@ pub struct RingHash {
 
 impl RingHash {
     /// Build the ring for nodes given as `(host key, weight)` in configuration order.
-    pub fn new(nodes: &[(&str, u32)], min_ring_size: u64, max_ring_size: u64, hash: HashFunction) -> Self {
+    pub fn new(
+        nodes: &[(&str, u32)],
+        min_ring_size: u64,
+        max_ring_size: u64,
+        hash: HashFunction,
+    ) -> Self {
         let total: f64 = nodes.iter().map(|&(_, w)| f64::from(w)).sum();
         let normalised: Vec<f64> = nodes.iter().map(|&(_, w)| f64::from(w) / total).collect();
         let min_w = normalised.iter().copied().fold(f64::INFINITY, f64::min);
@@ -60,6 +65,11 @@ impl RingHash {
         self.entries.len()
     }
 
+    /// True when empty (never, for a built one).
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Entries per node index.
     pub fn entries_per_node(&self, nodes: usize) -> Vec<usize> {
         let mut counts = vec![0; nodes];
@@ -77,7 +87,11 @@ mod tests {
     #[test]
     fn three_equal_hosts_make_1026_entries() {
         // ENVOY.md: "Three equal hosts give a ring of 1026 entries."
-        let nodes = [("127.0.0.1:7001", 1), ("127.0.0.1:7002", 1), ("127.0.0.1:7003", 1)];
+        let nodes = [
+            ("127.0.0.1:7001", 1),
+            ("127.0.0.1:7002", 1),
+            ("127.0.0.1:7003", 1),
+        ];
         let ring = RingHash::new(&nodes, 1024, 8 << 20, HashFunction::XxHash);
         assert_eq!(ring.len(), 1026);
         assert_eq!(ring.entries_per_node(3), vec![342, 342, 342]);

@@ -30,7 +30,10 @@ mod tests {
 
     #[test]
     fn crc16_xmodem_check_value_and_known_slots() {
-        assert_eq!(crc16::State::<crc16::XMODEM>::calculate(b"123456789"), 0x31C3);
+        assert_eq!(
+            crc16::State::<crc16::XMODEM>::calculate(b"123456789"),
+            0x31C3
+        );
         // `CLUSTER KEYSLOT foo` = 12182, `CLUSTER KEYSLOT bar` = 5061.
         assert_eq!(Slot::of(b"foo").get(), 12182);
         assert_eq!(Slot::of(b"bar").get(), 5061);

@@ -10,7 +10,10 @@ pub const STD_HASH: &[(&str, u64)] = &[
     ("123456789", 12315982496267331008),
     ("emp:0000000001", 6545952336479103453),
     ("{avgo}", 3628981877398844239),
-    ("the quick brown fox jumps over the lazy dog", 4385160446860836741),
+    (
+        "the quick brown fox jumps over the lazy dog",
+        4385160446860836741,
+    ),
 ];
 
 /// `std::hash` of the binary string `b"key:\xff\x80 binary"`.

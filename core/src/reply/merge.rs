@@ -81,7 +81,11 @@ pub fn merge(rule: Merge, key_count: usize, parts: Vec<Part>) -> Result<Value> {
             }
             Ok(Value::Int(acc.unwrap_or(0)))
         }
-        Merge::AllSucceeded => Ok(ok.into_iter().next().map(|(_, _, v)| v).unwrap_or(Value::Nil)),
+        Merge::AllSucceeded => Ok(ok
+            .into_iter()
+            .next()
+            .map(|(_, _, v)| v)
+            .unwrap_or(Value::Nil)),
         Merge::LogicalAnd | Merge::LogicalOr => {
             let mut acc: Option<Vec<i64>> = None;
             for (node, _, v) in ok {
@@ -90,7 +94,10 @@ pub fn merge(rule: Merge, key_count: usize, parts: Vec<Part>) -> Result<Value> {
                     .ok_or_else(|| protocol(format!("{node} did not answer with an array")))?;
                 let ints: Vec<i64> = items
                     .iter()
-                    .map(|i| i.as_int().ok_or_else(|| protocol(format!("{node}: non-integer element"))))
+                    .map(|i| {
+                        i.as_int()
+                            .ok_or_else(|| protocol(format!("{node}: non-integer element")))
+                    })
                     .collect::<Result<_>>()?;
                 acc = Some(match acc {
                     None => ints,
@@ -99,13 +106,26 @@ pub fn merge(rule: Merge, key_count: usize, parts: Vec<Part>) -> Result<Value> {
                         .zip(ints)
                         .map(|(x, y)| {
                             let (x, y) = (x != 0, y != 0);
-                            i64::from(if rule == Merge::LogicalAnd { x && y } else { x || y })
+                            i64::from(if rule == Merge::LogicalAnd {
+                                x && y
+                            } else {
+                                x || y
+                            })
                         })
                         .collect(),
-                    Some(_) => return Err(protocol(format!("{node} answered arrays of another length"))),
+                    Some(_) => {
+                        return Err(protocol(format!(
+                            "{node} answered arrays of another length"
+                        )));
+                    }
                 });
             }
-            Ok(Value::Array(acc.unwrap_or_default().into_iter().map(Value::Int).collect()))
+            Ok(Value::Array(
+                acc.unwrap_or_default()
+                    .into_iter()
+                    .map(Value::Int)
+                    .collect(),
+            ))
         }
         Merge::Concat => {
             let mut out = Vec::new();
@@ -132,13 +152,21 @@ mod tests {
     use super::*;
 
     fn part(node: &str, ordinals: &[usize], reply: Result<Value>) -> Part {
-        Part { node: node.into(), key_ordinals: ordinals.to_vec(), reply }
+        Part {
+            node: node.into(),
+            key_ordinals: ordinals.to_vec(),
+            reply,
+        }
     }
 
     #[test]
     fn ordered_reassembles_request_order() {
         let parts = vec![
-            part("a", &[0, 2], Ok(Value::Array(vec!["k0".into(), "k2".into()]))),
+            part(
+                "a",
+                &[0, 2],
+                Ok(Value::Array(vec!["k0".into(), "k2".into()])),
+            ),
             part("b", &[1], Ok(Value::Array(vec![Value::Nil]))),
         ];
         let v = merge(Merge::Ordered, 3, parts).unwrap();
@@ -147,7 +175,12 @@ mod tests {
 
     #[test]
     fn sum_min_max() {
-        let mk = || vec![part("a", &[], Ok(Value::Int(2))), part("b", &[], Ok(Value::Int(5)))];
+        let mk = || {
+            vec![
+                part("a", &[], Ok(Value::Int(2))),
+                part("b", &[], Ok(Value::Int(5))),
+            ]
+        };
         assert_eq!(merge(Merge::Sum, 0, mk()).unwrap(), Value::Int(7));
         assert_eq!(merge(Merge::Min, 0, mk()).unwrap(), Value::Int(2));
         assert_eq!(merge(Merge::Max, 0, mk()).unwrap(), Value::Int(5));
@@ -157,7 +190,12 @@ mod tests {
     fn logical_and_is_elementwise() {
         let a = Value::Array(vec![Value::Int(1), Value::Int(1)]);
         let b = Value::Array(vec![Value::Int(1), Value::Int(0)]);
-        let v = merge(Merge::LogicalAnd, 0, vec![part("a", &[], Ok(a)), part("b", &[], Ok(b))]).unwrap();
+        let v = merge(
+            Merge::LogicalAnd,
+            0,
+            vec![part("a", &[], Ok(a)), part("b", &[], Ok(b))],
+        )
+        .unwrap();
         assert_eq!(v, Value::Array(vec![Value::Int(1), Value::Int(0)]));
     }
 
@@ -169,7 +207,10 @@ mod tests {
                 part("b", &[], Err(Error::new(ErrorKind::Io, "reset"))),
             ]
         };
-        assert_eq!(merge(Merge::AllSucceeded, 0, mk()).unwrap_err().kind(), ErrorKind::Io);
+        assert_eq!(
+            merge(Merge::AllSucceeded, 0, mk()).unwrap_err().kind(),
+            ErrorKind::Io
+        );
         assert!(merge(Merge::OneSucceeded, 0, mk()).unwrap().is_ok());
     }
 
@@ -179,7 +220,10 @@ mod tests {
             part("a", &[], Ok(Value::Array(vec!["x".into()]))),
             part("b", &[], Ok(Value::Array(vec!["y".into()]))),
         ];
-        assert_eq!(merge(Merge::Concat, 0, parts).unwrap(), Value::Array(vec!["x".into(), "y".into()]));
+        assert_eq!(
+            merge(Merge::Concat, 0, parts).unwrap(),
+            Value::Array(vec!["x".into(), "y".into()])
+        );
         let v = merge(Merge::PerNode, 0, vec![part("a", &[], Ok(Value::Int(1)))]).unwrap();
         assert_eq!(v, Value::Map(vec![("a".into(), Value::Int(1))]));
     }
@@ -187,6 +231,9 @@ mod tests {
     #[test]
     fn ordered_rejects_a_short_reply() {
         let parts = vec![part("a", &[0, 1], Ok(Value::Array(vec![Value::Nil])))];
-        assert_eq!(merge(Merge::Ordered, 2, parts).unwrap_err().kind(), ErrorKind::Protocol);
+        assert_eq!(
+            merge(Merge::Ordered, 2, parts).unwrap_err().kind(),
+            ErrorKind::Protocol
+        );
     }
 }

@@ -71,7 +71,8 @@ impl Value {
 
     /// Lossy text of a string value (for display).
     pub fn to_text(&self) -> Option<String> {
-        self.as_bytes().map(|b| String::from_utf8_lossy(b).into_owned())
+        self.as_bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
     }
 }
 
@@ -83,7 +84,10 @@ impl fmt::Debug for Value {
             Value::Bulk(b) => write!(f, "{:?}", String::from_utf8_lossy(b)),
             Value::Status(s) => write!(f, "+{s}"),
             Value::Array(a) => f.debug_list().entries(a).finish(),
-            Value::Map(m) => f.debug_map().entries(m.iter().map(|(k, v)| (k, v))).finish(),
+            Value::Map(m) => f
+                .debug_map()
+                .entries(m.iter().map(|(k, v)| (k, v)))
+                .finish(),
             Value::Double(d) => write!(f, "{d}"),
             Value::Boolean(b) => write!(f, "{b}"),
             Value::Error(e) => write!(f, "-{e}"),

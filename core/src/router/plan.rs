@@ -18,7 +18,12 @@ pub(crate) enum Plan {
     AnyNode,
     /// Split per node. `groups`: node → ordinals of the keys it gets; `positions[k]` is the
     /// argument index of key `k`; `step` arguments per key.
-    Split { merge: Merge, step: usize, positions: Vec<usize>, groups: Vec<(usize, Vec<usize>)> },
+    Split {
+        merge: Merge,
+        step: usize,
+        positions: Vec<usize>,
+        groups: Vec<(usize, Vec<usize>)>,
+    },
     /// The whole command to each of `nodes`.
     Fanout { merge: Merge, nodes: Vec<usize> },
     /// SCAN of one node's cursor.
@@ -50,7 +55,13 @@ pub(crate) fn resolve(cmd: &Cmd) -> Result<&'static CommandSpec> {
     Ok(spec)
 }
 
-fn cross_shard(spec: &CommandSpec, cmd: &Cmd, a: (usize, usize), b: (usize, usize), topo: &Topology) -> Error {
+fn cross_shard(
+    spec: &CommandSpec,
+    cmd: &Cmd,
+    a: (usize, usize),
+    b: (usize, usize),
+    topo: &Topology,
+) -> Error {
     let key = |i: usize| String::from_utf8_lossy(cmd.get(i).unwrap_or_default()).into_owned();
     let hint = if topo.hash_tags() {
         "give them a common {hash tag}"
@@ -113,12 +124,20 @@ pub(crate) fn plan(spec: &'static CommandSpec, cmd: &Cmd, topo: &Topology) -> Re
             if groups.len() == 1 {
                 return Ok(Plan::Single(groups[0].0));
             }
-            Ok(Plan::Split { merge, step: usize::from(step.max(1)), positions, groups })
+            Ok(Plan::Split {
+                merge,
+                step: usize::from(step.max(1)),
+                positions,
+                groups,
+            })
         }
         Route::AllShards(merge) | Route::AllNodes(merge) => Ok(if n == 1 {
             Plan::Single(0)
         } else {
-            Plan::Fanout { merge, nodes: (0..n).collect() }
+            Plan::Fanout {
+                merge,
+                nodes: (0..n).collect(),
+            }
         }),
         Route::AnyNode => Ok(Plan::AnyNode),
         Route::Scan => {
@@ -135,7 +154,13 @@ pub(crate) fn plan(spec: &'static CommandSpec, cmd: &Cmd, topo: &Topology) -> Re
 }
 
 /// The request of one split part: the command name plus the arguments of its keys.
-pub(crate) fn split_part(cmd: &Cmd, step: usize, positions: &[usize], ordinals: &[usize], out: &mut Vec<u8>) {
+pub(crate) fn split_part(
+    cmd: &Cmd,
+    step: usize,
+    positions: &[usize],
+    ordinals: &[usize],
+    out: &mut Vec<u8>,
+) {
     let mut indices = Vec::with_capacity(ordinals.len() * step);
     for &k in ordinals {
         let p = positions[k];
@@ -178,14 +203,19 @@ mod tests {
         let t = topo(3, false);
         let node = t.node_for_key(b"user:1");
         assert_eq!(plan_of(&t, &["GET", "user:1"]).unwrap(), Plan::Single(node));
-        assert_eq!(plan_of(&t, &["EVAL", "return 1", "0"]).unwrap(), Plan::AnyNode);
+        assert_eq!(
+            plan_of(&t, &["EVAL", "return 1", "0"]).unwrap(),
+            Plan::AnyNode
+        );
     }
 
     #[test]
     fn mget_splits_and_single_node_mget_does_not() {
         let t = topo(3, true);
         match plan_of(&t, &["MGET", "a", "b", "c", "d", "e", "f"]).unwrap() {
-            Plan::Split { groups, positions, .. } => {
+            Plan::Split {
+                groups, positions, ..
+            } => {
                 assert!(groups.len() > 1);
                 assert_eq!(positions, vec![1, 2, 3, 4, 5, 6]);
                 let total: usize = groups.iter().map(|(_, g)| g.len()).sum();
@@ -194,7 +224,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let node = t.node_for_key(b"t");
-        assert_eq!(plan_of(&t, &["MGET", "{t}a", "{t}b"]).unwrap(), Plan::Single(node));
+        assert_eq!(
+            plan_of(&t, &["MGET", "{t}a", "{t}b"]).unwrap(),
+            Plan::Single(node)
+        );
     }
 
     #[test]
@@ -204,13 +237,18 @@ mod tests {
         let (a, b) = (0..100)
             .map(|i| format!("k{i}"))
             .find_map(|k| {
-                let other = (0..100).map(|j| format!("o{j}")).find(|o| t.node_for_key(o.as_bytes()) != t.node_for_key(k.as_bytes()))?;
+                let other = (0..100)
+                    .map(|j| format!("o{j}"))
+                    .find(|o| t.node_for_key(o.as_bytes()) != t.node_for_key(k.as_bytes()))?;
                 Some((k, other))
             })
             .unwrap();
         let e = plan_of(&t, &["RENAME", &a, &b]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::CrossShard);
-        assert!(e.message().contains(&a) && e.message().contains("hash_tags"), "{e}");
+        assert!(
+            e.message().contains(&a) && e.message().contains("hash_tags"),
+            "{e}"
+        );
         let e = plan_of(&t, &["MSETNX", &a, "1", &b, "2"]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::CrossShard);
     }
@@ -218,11 +256,32 @@ mod tests {
     #[test]
     fn whole_keyspace_and_unsupported() {
         let t = topo(3, false);
-        assert_eq!(plan_of(&t, &["DBSIZE"]).unwrap(), Plan::Fanout { merge: Merge::Sum, nodes: vec![0, 1, 2] });
-        assert_eq!(plan_of(&t, &["SCAN", "4"]).unwrap(), Plan::Scan { node: 1, node_cursor: 1 });
-        assert_eq!(plan_of(&t, &["MULTI"]).unwrap_err().kind(), ErrorKind::Unsupported);
-        assert_eq!(plan_of(&t, &["NOSUCH"]).unwrap_err().kind(), ErrorKind::Unsupported);
-        assert_eq!(plan_of(&t, &["GET"]).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            plan_of(&t, &["DBSIZE"]).unwrap(),
+            Plan::Fanout {
+                merge: Merge::Sum,
+                nodes: vec![0, 1, 2]
+            }
+        );
+        assert_eq!(
+            plan_of(&t, &["SCAN", "4"]).unwrap(),
+            Plan::Scan {
+                node: 1,
+                node_cursor: 1
+            }
+        );
+        assert_eq!(
+            plan_of(&t, &["MULTI"]).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(
+            plan_of(&t, &["NOSUCH"]).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(
+            plan_of(&t, &["GET"]).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
     }
 
     #[test]
@@ -230,6 +289,9 @@ mod tests {
         let cmd = Cmd::from_args(["MSET", "a", "1", "b", "2", "c", "3"]);
         let mut out = Vec::new();
         split_part(&cmd, 2, &[1, 3, 5], &[0, 2], &mut out);
-        assert_eq!(out, b"*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nc\r\n$1\r\n3\r\n");
+        assert_eq!(
+            out,
+            b"*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nc\r\n$1\r\n3\r\n"
+        );
     }
 }

@@ -42,9 +42,17 @@ impl Topology {
         let nodes = config
             .nodes()
             .iter()
-            .map(|n| NodeInfo { addr: n.addr.clone(), host: n.host.clone(), port: n.port })
+            .map(|n| NodeInfo {
+                addr: n.addr.clone(),
+                host: n.host.clone(),
+                port: n.port,
+            })
             .collect();
-        Ok(Topology { nodes, placement, hash_tags: config.hash_tags() })
+        Ok(Topology {
+            nodes,
+            placement,
+            hash_tags: config.hash_tags(),
+        })
     }
 
     /// The node index holding `key`.

@@ -18,10 +18,12 @@ fn cli() -> PathBuf {
 
 fn run(args: &[&str]) -> String {
     println!("$ shardis {}", args.join(" "));
-    let out = Command::new(cli())
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e} (build it: cargo build --release -p shardis)", cli().display()));
+    let out = Command::new(cli()).args(args).output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run {}: {e} (build it: cargo build --release -p shardis)",
+            cli().display()
+        )
+    });
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     print!("{text}");
     if !out.status.success() {
@@ -36,7 +38,10 @@ fn run(args: &[&str]) -> String {
 fn write_config(dir: &Path, name: &str, mode: &str, nodes: &[String], extra: &str) -> String {
     let path = dir.join(format!("{name}.toml"));
     let list: Vec<String> = nodes.iter().map(|n| format!("{n:?}")).collect();
-    let text = format!("mode = \"{mode}\"\nnodes = [{}]\nhash_tags = true\n{extra}", list.join(", "));
+    let text = format!(
+        "mode = \"{mode}\"\nnodes = [{}]\nhash_tags = true\n{extra}",
+        list.join(", ")
+    );
     std::fs::write(&path, &text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     println!("# {}\n{text}", path.display());
     path.display().to_string()
@@ -56,14 +61,27 @@ fn main() {
     println!("== shardis demo: 5 standalone redis-servers on 127.0.0.1 ==\n");
     let set = StandaloneSet::start(5);
     let nodes = set.addrs();
-    println!("started {} (stopped when the demo ends)\n", nodes.join(", "));
+    println!(
+        "started {} (stopped when the demo ends)\n",
+        nodes.join(", ")
+    );
     let dir = TempDir::new("demo");
 
     // Envoy's defaults, and a larger ring (set the same `minimum_ring_size` in Envoy to keep
     // placement identical): ring_hash's spread depends on entries per node.
     let runs = [
-        ("ring_hash", "ring_hash", "", "Envoy defaults: min_ring_size 1024"),
-        ("ring_hash_16k", "ring_hash", "[ring_hash]\nmin_ring_size = 16384\n", "min_ring_size 16384"),
+        (
+            "ring_hash",
+            "ring_hash",
+            "",
+            "Envoy defaults: min_ring_size 1024",
+        ),
+        (
+            "ring_hash_16k",
+            "ring_hash",
+            "[ring_hash]\nmin_ring_size = 16384\n",
+            "min_ring_size 16384",
+        ),
         ("maglev", "maglev", "", "Envoy defaults: table_size 65537"),
     ];
     let mut verdicts = Vec::new();
@@ -72,21 +90,62 @@ fn main() {
         println!("== scenario S2 through shardis: {mode} ({note}) ==\n");
         let config = write_config(dir.path(), name, mode, &nodes, extra);
         let plain = run(&["dist", "--config", &config, "--keys", KEYS, "--flush"]);
-        verdicts.push(format!("{mode} ({note}): {KEYS} keys, largest deviation from the mean {:.1}%", spread(&plain)));
-        let tagged = run(&["dist", "--config", &config, "--keys", "10000", "--tag", "avgo"]);
-        let on_one = tagged.lines().filter(|l| l.contains("127.0.0.1") && l.split_whitespace().nth(1) == Some("10000")).count();
-        verdicts.push(format!("{mode} ({note}): 10000 keys tagged {{avgo}} all on one node: {}", on_one == 1));
+        verdicts.push(format!(
+            "{mode} ({note}): {KEYS} keys, largest deviation from the mean {:.1}%",
+            spread(&plain)
+        ));
+        let tagged = run(&[
+            "dist", "--config", &config, "--keys", "10000", "--tag", "avgo",
+        ]);
+        let on_one = tagged
+            .lines()
+            .filter(|l| l.contains("127.0.0.1") && l.split_whitespace().nth(1) == Some("10000"))
+            .count();
+        verdicts.push(format!(
+            "{mode} ({note}): 10000 keys tagged {{avgo}} all on one node: {}",
+            on_one == 1
+        ));
         last_config = config;
     }
 
     println!("== the same client for everything else (maglev data from above) ==\n");
     let config = last_config;
-    run(&["route", "--config", &config, "emp:0000000001", "emp:{avgo}:0000000001", "emp:{avgo}:0000000002"]);
+    run(&[
+        "route",
+        "--config",
+        &config,
+        "emp:0000000001",
+        "emp:{avgo}:0000000001",
+        "emp:{avgo}:0000000002",
+    ]);
     run(&["cmd", "--config", &config, "DBSIZE"]);
-    run(&["cmd", "--config", &config, "HGETALL", "emp:{avgo}:0000000001"]);
-    run(&["cmd", "--config", &config, "EXISTS", "emp:0000000001", "emp:{avgo}:0000000001", "emp:0000000002", "nope"]);
+    run(&[
+        "cmd",
+        "--config",
+        &config,
+        "HGETALL",
+        "emp:{avgo}:0000000001",
+    ]);
+    run(&[
+        "cmd",
+        "--config",
+        &config,
+        "EXISTS",
+        "emp:0000000001",
+        "emp:{avgo}:0000000001",
+        "emp:0000000002",
+        "nope",
+    ]);
     run(&["cmd", "--config", &config, "KEYS", "emp:000000000*"]);
-    run(&["load", "--config", &config, "--seconds", "2", "--clients", "2"]);
+    run(&[
+        "load",
+        "--config",
+        &config,
+        "--seconds",
+        "2",
+        "--clients",
+        "2",
+    ]);
 
     println!("== summary ==");
     for v in &verdicts {

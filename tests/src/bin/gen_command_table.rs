@@ -7,9 +7,18 @@ fn main() {
         .iter()
         .position(|a| a == "--addr")
         .and_then(|i| args.get(i + 1).cloned());
-    let server = if addr.is_none() { Some(shardis_tests::RedisServer::start()) } else { None };
-    let addr = addr.or_else(|| server.as_ref().map(|s| s.addr())).unwrap_or_default();
-    let port: u16 = addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(6379);
+    let server = if addr.is_none() {
+        Some(shardis_tests::RedisServer::start())
+    } else {
+        None
+    };
+    let addr = addr
+        .or_else(|| server.as_ref().map(|s| s.addr()))
+        .unwrap_or_default();
+    let port: u16 = addr
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(6379);
     let info = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
     let ci = shardis_tests::connection_info(port).set_redis_settings(info);
     let mut con = match redis::Client::open(ci).and_then(|c| c.get_connection()) {

@@ -19,12 +19,22 @@ fn usage() -> ! {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let kind = args.first().map(String::as_str).unwrap_or_else(|| usage());
-    let value = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let count: usize = value("--count").map(|v| v.parse().unwrap_or_else(|_| usage())).unwrap_or(3);
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let count: usize = value("--count")
+        .map(|v| v.parse().unwrap_or_else(|_| usage()))
+        .unwrap_or(3);
     if count == 0 || count > 64 {
         usage();
     }
-    let options = ServerOptions { password: value("--password"), ..Default::default() };
+    let options = ServerOptions {
+        password: value("--password"),
+        ..Default::default()
+    };
     let set = match kind {
         "standalone" => StandaloneSet::start_with(count, options),
         _ => usage(),

@@ -14,7 +14,10 @@ fn single_key_commands_land_on_the_routed_node() {
     for i in 0..300 {
         let k = format!("item:{i}");
         assert!(c.query(["SET", &k, &i.to_string()]).unwrap().is_ok());
-        assert_eq!(c.query(["INCRBY", &format!("ctr:{i}"), "2"]).unwrap(), Value::Int(2));
+        assert_eq!(
+            c.query(["INCRBY", &format!("ctr:{i}"), "2"]).unwrap(),
+            Value::Int(2)
+        );
         c.query(["HSET", &format!("h:{i}"), "f", "v"]).unwrap();
     }
     for s in &set.servers {
@@ -27,8 +30,12 @@ fn single_key_commands_land_on_the_routed_node() {
     assert_eq!(c.query(["HGET", "h:3", "f"]).unwrap(), bulk("v"));
     // Binary keys and values with NUL bytes survive.
     let key = b"bin\0key\xff".to_vec();
-    c.execute(&Cmd::new("SET").with(&key).with(b"\0\x01\x02")).unwrap();
-    assert_eq!(c.execute(&Cmd::new("GET").with(&key)).unwrap(), Value::Bulk(vec![0, 1, 2]));
+    c.execute(&Cmd::new("SET").with(&key).with(b"\0\x01\x02"))
+        .unwrap();
+    assert_eq!(
+        c.execute(&Cmd::new("GET").with(&key)).unwrap(),
+        Value::Bulk(vec![0, 1, 2])
+    );
     // A server error is a typed error with its code, and the connection stays usable.
     let e = c.query(["LPUSH", "item:7", "x"]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Server);
@@ -103,12 +110,22 @@ fn multi_key_commands_on_one_node_work_and_cross_shard_fails_before_sending() {
     assert_eq!(c.query(["GET", "{u1}:b"]).unwrap(), bulk("1"));
     c.query(["SADD", "{u1}:s1", "x", "y"]).unwrap();
     c.query(["SADD", "{u1}:s2", "y", "z"]).unwrap();
-    assert_eq!(c.query(["SINTER", "{u1}:s1", "{u1}:s2"]).unwrap(), Value::Array(vec![bulk("y")]));
-    assert_eq!(c.query(["MSETNX", "{u1}:n1", "1", "{u1}:n2", "2"]).unwrap(), Value::Int(1));
+    assert_eq!(
+        c.query(["SINTER", "{u1}:s1", "{u1}:s2"]).unwrap(),
+        Value::Array(vec![bulk("y")])
+    );
+    assert_eq!(
+        c.query(["MSETNX", "{u1}:n1", "1", "{u1}:n2", "2"]).unwrap(),
+        Value::Int(1)
+    );
 
     let (a, b) = keys_on_two_nodes(&c, "x:");
     c.query(["SET", &a, "1"]).unwrap();
-    let before: Vec<i64> = set.servers.iter().map(|s| s.info_stat("total_commands_processed")).collect();
+    let before: Vec<i64> = set
+        .servers
+        .iter()
+        .map(|s| s.info_stat("total_commands_processed"))
+        .collect();
     for args in [
         vec!["RENAME", a.as_str(), b.as_str()],
         vec!["SINTER", a.as_str(), b.as_str()],
@@ -120,7 +137,11 @@ fn multi_key_commands_on_one_node_work_and_cross_shard_fails_before_sending() {
         assert!(e.message().contains("nothing was sent"), "{e}");
     }
     // INFO itself is one command per server; nothing else reached them.
-    let after: Vec<i64> = set.servers.iter().map(|s| s.info_stat("total_commands_processed")).collect();
+    let after: Vec<i64> = set
+        .servers
+        .iter()
+        .map(|s| s.info_stat("total_commands_processed"))
+        .collect();
     for (x, y) in before.iter().zip(&after) {
         assert_eq!(y - x, 1, "a cross-shard command reached a server");
     }
@@ -134,7 +155,10 @@ fn eval_and_evalsha_route_by_their_keys() {
     let script = "redis.call('SET', KEYS[1], ARGV[1]); return redis.call('GET', KEYS[1])";
     for i in 0..30 {
         let k = format!("ev:{i}");
-        assert_eq!(c.query(["EVAL", script, "1", &k, "val"]).unwrap(), bulk("val"));
+        assert_eq!(
+            c.query(["EVAL", script, "1", &k, "val"]).unwrap(),
+            bulk("val")
+        );
     }
     for s in &set.servers {
         for k in s.keys() {
@@ -142,7 +166,11 @@ fn eval_and_evalsha_route_by_their_keys() {
         }
     }
     // SCRIPT LOAD goes to every node, so EVALSHA works wherever its key lives.
-    let sha = c.query(["SCRIPT", "LOAD", "return KEYS[1]"]).unwrap().to_text().unwrap();
+    let sha = c
+        .query(["SCRIPT", "LOAD", "return KEYS[1]"])
+        .unwrap()
+        .to_text()
+        .unwrap();
     for i in 0..20 {
         let k = format!("sha:{i}");
         assert_eq!(c.query(["EVALSHA", &sha, "1", &k]).unwrap(), bulk(&k));
@@ -156,11 +184,29 @@ fn eval_and_evalsha_route_by_their_keys() {
 fn unsupported_and_unknown_commands_are_typed_errors() {
     let set = StandaloneSet::start(2);
     let c = client(&set, Mode::RingHash, false);
-    for args in [vec!["SELECT", "1"], vec!["MULTI"], vec!["SUBSCRIBE", "ch"], vec!["AUTH", "x"]] {
-        assert_eq!(c.query(&args).unwrap_err().kind(), ErrorKind::Unsupported, "{args:?}");
+    for args in [
+        vec!["SELECT", "1"],
+        vec!["MULTI"],
+        vec!["SUBSCRIBE", "ch"],
+        vec!["AUTH", "x"],
+    ] {
+        assert_eq!(
+            c.query(&args).unwrap_err().kind(),
+            ErrorKind::Unsupported,
+            "{args:?}"
+        );
     }
-    assert_eq!(c.query(["NOSUCHCOMMAND", "x"]).unwrap_err().kind(), ErrorKind::Unsupported);
-    assert_eq!(c.query(["GET"]).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        c.query(["NOSUCHCOMMAND", "x"]).unwrap_err().kind(),
+        ErrorKind::Unsupported
+    );
+    assert_eq!(
+        c.query(["GET"]).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
     let empty: [&str; 0] = [];
-    assert_eq!(c.query(empty).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        c.query(empty).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
 }

@@ -9,9 +9,17 @@ use shardis_tests::{ServerOptions, StandaloneSet, builder, client};
 #[test]
 fn connections_open_lazily_and_persist() {
     let set = StandaloneSet::start(3);
-    let before: Vec<i64> = set.servers.iter().map(|s| s.info_stat("total_connections_received")).collect();
+    let before: Vec<i64> = set
+        .servers
+        .iter()
+        .map(|s| s.info_stat("total_connections_received"))
+        .collect();
     let c = client(&set, Mode::RingHash, false);
-    let after_new: Vec<i64> = set.servers.iter().map(|s| s.info_stat("total_connections_received")).collect();
+    let after_new: Vec<i64> = set
+        .servers
+        .iter()
+        .map(|s| s.info_stat("total_connections_received"))
+        .collect();
     // Building a client opens nothing (the +1 is the INFO connection itself).
     for (b, a) in before.iter().zip(&after_new) {
         assert_eq!(a - b, 1);
@@ -19,7 +27,11 @@ fn connections_open_lazily_and_persist() {
     for i in 0..500 {
         c.query(["SET", &format!("k{i}"), "v"]).unwrap();
     }
-    let after_use: Vec<i64> = set.servers.iter().map(|s| s.info_stat("total_connections_received")).collect();
+    let after_use: Vec<i64> = set
+        .servers
+        .iter()
+        .map(|s| s.info_stat("total_connections_received"))
+        .collect();
     for (b, a) in after_new.iter().zip(&after_use) {
         // One connection per node for 500 sequential calls (+1 for INFO).
         assert_eq!(a - b, 2, "connections were not reused");
@@ -45,7 +57,10 @@ fn reconnects_after_the_server_restarts() {
 #[test]
 fn a_timed_out_request_never_leaves_its_reply_for_the_next_one() {
     let set = StandaloneSet::start(1);
-    let config = builder(&set, Mode::RingHash, false).timeout(Duration::from_millis(200)).build().unwrap();
+    let config = builder(&set, Mode::RingHash, false)
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
     let c = Client::new(config).unwrap();
     c.query(["SET", "a", "value-a"]).unwrap();
     c.query(["SET", "b", "value-b"]).unwrap();
@@ -53,15 +68,25 @@ fn a_timed_out_request_never_leaves_its_reply_for_the_next_one() {
     let admin = set.servers[0].addr();
     let sleeper = std::thread::spawn(move || {
         let port: u16 = admin.rsplit_once(':').unwrap().1.parse().unwrap();
-        let mut con = redis::Client::open(shardis_tests::connection_info(port)).unwrap().get_connection().unwrap();
-        let _: () = redis::cmd("DEBUG").arg("SLEEP").arg("0.6").query(&mut con).unwrap();
+        let mut con = redis::Client::open(shardis_tests::connection_info(port))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let _: () = redis::cmd("DEBUG")
+            .arg("SLEEP")
+            .arg("0.6")
+            .query(&mut con)
+            .unwrap();
     });
     std::thread::sleep(Duration::from_millis(50));
     let start = Instant::now();
     let e = c.query(["GET", "a"]).unwrap_err();
     let took = start.elapsed();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    assert!(took >= Duration::from_millis(140) && took < Duration::from_millis(400), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(140) && took < Duration::from_millis(400),
+        "{took:?}"
+    );
     sleeper.join().unwrap();
     // The late reply to GET a must not answer GET b.
     for _ in 0..20 {
@@ -71,8 +96,15 @@ fn a_timed_out_request_never_leaves_its_reply_for_the_next_one() {
     let admin = set.servers[0].addr();
     let sleeper = std::thread::spawn(move || {
         let port: u16 = admin.rsplit_once(':').unwrap().1.parse().unwrap();
-        let mut con = redis::Client::open(shardis_tests::connection_info(port)).unwrap().get_connection().unwrap();
-        let _: () = redis::cmd("DEBUG").arg("SLEEP").arg("0.5").query(&mut con).unwrap();
+        let mut con = redis::Client::open(shardis_tests::connection_info(port))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let _: () = redis::cmd("DEBUG")
+            .arg("SLEEP")
+            .arg("0.5")
+            .query(&mut con)
+            .unwrap();
     });
     std::thread::sleep(Duration::from_millis(50));
     let e = c.query(["INCR", "counter"]).unwrap_err();
@@ -86,7 +118,10 @@ fn a_timed_out_request_never_leaves_its_reply_for_the_next_one() {
 #[test]
 fn one_deadline_covers_a_call_to_a_stopped_node() {
     let set = StandaloneSet::start(2);
-    let config = builder(&set, Mode::RingHash, false).timeout(Duration::from_millis(300)).build().unwrap();
+    let config = builder(&set, Mode::RingHash, false)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     let c = Client::new(config).unwrap();
     c.query(["PING"]).unwrap();
     set.servers[0].pause(true);
@@ -97,14 +132,23 @@ fn one_deadline_covers_a_call_to_a_stopped_node() {
     let took = start.elapsed();
     set.servers[0].pause(false);
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    assert!(took < Duration::from_millis(600), "deadline not honoured: {took:?}");
+    assert!(
+        took < Duration::from_millis(600),
+        "deadline not honoured: {took:?}"
+    );
 }
 
 #[test]
 fn connect_timeout_bounds_a_connect_that_never_completes() {
     // A listener whose accept queue is full: further SYNs are dropped, connect() hangs.
     let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    sock.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    sock.bind(
+        &"127.0.0.1:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
     sock.listen(0).unwrap();
     let addr = sock.local_addr().unwrap().as_socket().unwrap();
     let mut fillers = Vec::new();
@@ -138,7 +182,11 @@ fn auth_with_acl_user_and_select_on_every_connection() {
         ..Default::default()
     };
     let mut set = StandaloneSet::start_with(2, options);
-    let config = builder(&set, Mode::RingHash, false).auth(Some("app"), "MARKER-PW-77").db(3).build().unwrap();
+    let config = builder(&set, Mode::RingHash, false)
+        .auth(Some("app"), "MARKER-PW-77")
+        .db(3)
+        .build()
+        .unwrap();
     let c = Client::new(config).unwrap();
     for i in 0..50 {
         c.query(["SET", &format!("k{i}"), "v"]).unwrap();
@@ -146,10 +194,18 @@ fn auth_with_acl_user_and_select_on_every_connection() {
     // Keys went to db 3, and the connections are the ACL user's.
     for s in &set.servers {
         let mut con = s.connection();
-        let n: i64 = redis::cmd("SELECT").arg(3).query::<()>(&mut con).and_then(|_| redis::cmd("DBSIZE").query(&mut con)).unwrap();
+        let n: i64 = redis::cmd("SELECT")
+            .arg(3)
+            .query::<()>(&mut con)
+            .and_then(|_| redis::cmd("DBSIZE").query(&mut con))
+            .unwrap();
         assert!(n > 0);
         let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut con).unwrap();
-        assert!(list.lines().any(|l| l.contains("user=app") && l.contains("db=3")), "{list}");
+        assert!(
+            list.lines()
+                .any(|l| l.contains("user=app") && l.contains("db=3")),
+            "{list}"
+        );
     }
     // After a restart the new connection authenticates and selects again.
     set.servers[0].restart();
@@ -158,7 +214,10 @@ fn auth_with_acl_user_and_select_on_every_connection() {
         c.query(["SET", &format!("r{i}"), "v"]).unwrap();
     }
     // A wrong password: fast typed error without the password in it.
-    let bad = builder(&set, Mode::RingHash, false).auth(Some("app"), "WRONG-MARKER").build().unwrap();
+    let bad = builder(&set, Mode::RingHash, false)
+        .auth(Some("app"), "WRONG-MARKER")
+        .build()
+        .unwrap();
     let c = Client::new(bad).unwrap();
     let start = Instant::now();
     let e = c.query(["GET", "x"]).unwrap_err();
@@ -166,21 +225,36 @@ fn auth_with_acl_user_and_select_on_every_connection() {
     assert!(start.elapsed() < Duration::from_millis(500));
     assert!(!e.to_string().contains("WRONG-MARKER") && !format!("{e:?}").contains("WRONG-MARKER"));
     assert!(!format!("{:?}", c.config()).contains("WRONG-MARKER"));
-    assert!(!serde_json::to_string(&c.stats()).unwrap().contains("WRONG-MARKER"));
+    assert!(
+        !serde_json::to_string(&c.stats())
+            .unwrap()
+            .contains("WRONG-MARKER")
+    );
 }
 
 #[test]
 fn tcp_keepalive_is_set_on_node_connections() {
     let set = StandaloneSet::start(1);
-    let config = builder(&set, Mode::RingHash, false).tcp_keepalive(Some(Duration::from_secs(42))).build().unwrap();
+    let config = builder(&set, Mode::RingHash, false)
+        .tcp_keepalive(Some(Duration::from_secs(42)))
+        .build()
+        .unwrap();
     let c = Client::new(config).unwrap();
     c.query(["PING"]).unwrap();
     // `ss -o` shows the keepalive timer of our (idle, pooled) socket to the server.
     let port = set.servers[0].port();
     let out = std::process::Command::new("ss")
-        .args(["-tnoH", "state", "established", &format!("( dport = :{port} )")])
+        .args([
+            "-tnoH",
+            "state",
+            "established",
+            &format!("( dport = :{port} )"),
+        ])
         .output()
         .expect("ss (iproute2) is needed for this test");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("keepalive"), "no keepalive timer on our socket: {text}");
+    assert!(
+        text.contains("keepalive"),
+        "no keepalive timer on our socket: {text}"
+    );
 }

@@ -7,11 +7,15 @@ use shardis::{Cmd, Mode, Value};
 use shardis_tests::{StandaloneSet, client};
 
 fn fill(c: &shardis::Client, n: usize, prefix: &str) -> HashSet<Vec<u8>> {
-    let cmds: Vec<Cmd> = (0..n).map(|i| Cmd::from_args(["SET", &format!("{prefix}{i}"), "x"])).collect();
+    let cmds: Vec<Cmd> = (0..n)
+        .map(|i| Cmd::from_args(["SET", &format!("{prefix}{i}"), "x"]))
+        .collect();
     for r in c.pipeline(&cmds) {
         r.unwrap();
     }
-    (0..n).map(|i| format!("{prefix}{i}").into_bytes()).collect()
+    (0..n)
+        .map(|i| format!("{prefix}{i}").into_bytes())
+        .collect()
 }
 
 #[test]
@@ -23,8 +27,15 @@ fn dbsize_sums_and_keys_lists_every_node() {
     let per_node: i64 = set.servers.iter().map(|s| s.keys().len() as i64).sum();
     assert_eq!(per_node, 3000);
     let keys = c.query(["KEYS", "key:1*"]).unwrap().into_array().unwrap();
-    let got: HashSet<Vec<u8>> = keys.iter().map(|v| v.as_bytes().unwrap().to_vec()).collect();
-    let expected: HashSet<Vec<u8>> = written.iter().filter(|k| k.starts_with(b"key:1")).cloned().collect();
+    let got: HashSet<Vec<u8>> = keys
+        .iter()
+        .map(|v| v.as_bytes().unwrap().to_vec())
+        .collect();
+    let expected: HashSet<Vec<u8>> = written
+        .iter()
+        .filter(|k| k.starts_with(b"key:1"))
+        .cloned()
+        .collect();
     assert_eq!(keys.len(), expected.len(), "no duplicates");
     assert_eq!(got, expected);
 }
@@ -39,7 +50,11 @@ fn scan_walks_every_node_without_missing_or_repeating_keys() {
     let mut cursor = "0".to_string();
     let mut rounds = 0;
     loop {
-        let reply = c.query(["SCAN", &cursor, "MATCH", "scan:*", "COUNT", "100"]).unwrap().into_array().unwrap();
+        let reply = c
+            .query(["SCAN", &cursor, "MATCH", "scan:*", "COUNT", "100"])
+            .unwrap()
+            .into_array()
+            .unwrap();
         cursor = reply[0].to_text().unwrap();
         for k in reply[1].as_array().unwrap() {
             seen.push(k.as_bytes().unwrap().to_vec());
@@ -69,7 +84,10 @@ fn flush_script_ping_randomkey_info_reach_every_node() {
     c.query(["FLUSHALL"]).unwrap();
     c.query(["SET", only, "1"]).unwrap();
     for _ in 0..10 {
-        assert_eq!(c.query(["RANDOMKEY"]).unwrap(), Value::Bulk(only.as_bytes().to_vec()));
+        assert_eq!(
+            c.query(["RANDOMKEY"]).unwrap(),
+            Value::Bulk(only.as_bytes().to_vec())
+        );
     }
     assert!(c.query(["FLUSHDB"]).unwrap().is_ok());
     assert_eq!(c.query(["RANDOMKEY"]).unwrap(), Value::Nil);
@@ -77,24 +95,43 @@ fn flush_script_ping_randomkey_info_reach_every_node() {
         assert!(s.keys().is_empty());
     }
 
-    let sha = c.query(["SCRIPT", "LOAD", "return 1"]).unwrap().to_text().unwrap();
+    let sha = c
+        .query(["SCRIPT", "LOAD", "return 1"])
+        .unwrap()
+        .to_text()
+        .unwrap();
     for s in &set.servers {
         let exists = s.cmd(&["SCRIPT", "EXISTS", &sha]);
-        assert_eq!(exists, redis::Value::Array(vec![redis::Value::Int(1)]), "not loaded on {}", s.addr());
+        assert_eq!(
+            exists,
+            redis::Value::Array(vec![redis::Value::Int(1)]),
+            "not loaded on {}",
+            s.addr()
+        );
     }
-    assert_eq!(c.query(["SCRIPT", "EXISTS", &sha, "0000"]).unwrap(), Value::Array(vec![Value::Int(1), Value::Int(0)]));
+    assert_eq!(
+        c.query(["SCRIPT", "EXISTS", &sha, "0000"]).unwrap(),
+        Value::Array(vec![Value::Int(1), Value::Int(0)])
+    );
     // Loaded on one node only → EXISTS is false overall (logical AND).
     set.servers[1].cmd(&["SCRIPT", "FLUSH"]);
-    assert_eq!(c.query(["SCRIPT", "EXISTS", &sha]).unwrap(), Value::Array(vec![Value::Int(0)]));
+    assert_eq!(
+        c.query(["SCRIPT", "EXISTS", &sha]).unwrap(),
+        Value::Array(vec![Value::Int(0)])
+    );
     assert!(c.query(["SCRIPT", "FLUSH"]).unwrap().is_ok());
     for s in &set.servers {
-        assert_eq!(s.cmd(&["SCRIPT", "EXISTS", &sha]), redis::Value::Array(vec![redis::Value::Int(0)]));
+        assert_eq!(
+            s.cmd(&["SCRIPT", "EXISTS", &sha]),
+            redis::Value::Array(vec![redis::Value::Int(0)])
+        );
     }
 
     // INFO: one section per node.
     match c.query(["INFO", "server"]).unwrap() {
         Value::Map(entries) => {
-            let nodes: HashSet<String> = entries.iter().map(|(k, _)| k.to_text().unwrap()).collect();
+            let nodes: HashSet<String> =
+                entries.iter().map(|(k, _)| k.to_text().unwrap()).collect();
             assert_eq!(nodes, set.addrs().into_iter().collect());
             for (_, v) in entries {
                 assert!(v.to_text().unwrap().contains("redis_version"));

@@ -21,10 +21,16 @@ fn pipeline_replies_come_back_in_submission_order() {
     let replies = c.pipeline(&cmds);
     assert_eq!(replies.len(), cmds.len());
     for (cmd, reply) in cmds.iter().zip(&replies) {
-        let args: Vec<String> = cmd.args().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        let args: Vec<String> = cmd
+            .args()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
         match args[0].as_str() {
             "SET" => assert!(reply.as_ref().unwrap().is_ok()),
-            "GET" => assert_eq!(reply.as_ref().unwrap(), &Value::Bulk(format!("v{}", &args[1][2..]).into_bytes())),
+            "GET" => assert_eq!(
+                reply.as_ref().unwrap(),
+                &Value::Bulk(format!("v{}", &args[1][2..]).into_bytes())
+            ),
             "INCR" => assert_eq!(reply.as_ref().unwrap(), &Value::Int(1)),
             "HGET" => assert_eq!(reply.as_ref().unwrap_err().code(), Some("WRONGTYPE")),
             "MGET" => assert_eq!(
@@ -47,7 +53,10 @@ fn a_dead_node_fails_only_its_own_commands() {
     let dead = set.servers[1].addr();
     set.servers[1].kill();
     let keys: Vec<String> = (0..60).map(|i| format!("d:{i}")).collect();
-    let cmds: Vec<Cmd> = keys.iter().map(|k| Cmd::from_args(["SET", k, "1"])).collect();
+    let cmds: Vec<Cmd> = keys
+        .iter()
+        .map(|k| Cmd::from_args(["SET", k, "1"]))
+        .collect();
     let replies = c.pipeline(&cmds);
     let mut failed = 0;
     for (k, r) in keys.iter().zip(&replies) {
@@ -69,9 +78,12 @@ fn transaction_runs_on_the_node_of_its_keys() {
     let c = client(&set, Mode::RingHash, true);
     let mut tx = c.transaction();
     tx.queue(Cmd::from_args(["SET", "{acct}:a", "10"])).unwrap();
-    tx.queue(Cmd::from_args(["INCRBY", "{acct}:a", "5"])).unwrap();
-    tx.queue(Cmd::from_args(["MGET", "{acct}:a", "{acct}:b"])).unwrap();
-    tx.queue(Cmd::from_args(["LPUSH", "{acct}:a", "x"])).unwrap();
+    tx.queue(Cmd::from_args(["INCRBY", "{acct}:a", "5"]))
+        .unwrap();
+    tx.queue(Cmd::from_args(["MGET", "{acct}:a", "{acct}:b"]))
+        .unwrap();
+    tx.queue(Cmd::from_args(["LPUSH", "{acct}:a", "x"]))
+        .unwrap();
     let node = tx.node().unwrap().to_owned();
     assert_eq!(node, c.node_for(b"{acct}:a"));
     let result = tx.exec().unwrap().into_array().unwrap();
@@ -92,15 +104,23 @@ fn transaction_with_keys_on_two_nodes_fails_before_sending() {
     tx.queue(Cmd::from_args(["SET", &a, "1"])).unwrap();
     let e = tx.queue(Cmd::from_args(["SET", &b, "1"])).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::CrossShard);
-    let e = tx.queue(Cmd::from_args(["MSET", &a, "1", &b, "2"])).unwrap_err();
+    let e = tx
+        .queue(Cmd::from_args(["MSET", &a, "1", &b, "2"]))
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::CrossShard);
-    assert_eq!(tx.queue(Cmd::from_args(["DBSIZE"])).unwrap_err().kind(), ErrorKind::Unsupported);
+    assert_eq!(
+        tx.queue(Cmd::from_args(["DBSIZE"])).unwrap_err().kind(),
+        ErrorKind::Unsupported
+    );
     drop(tx);
     for s in &set.servers {
         assert!(s.keys().is_empty());
     }
     let mut tx = c.transaction();
-    assert_eq!(tx.watch(&[a.as_str(), b.as_str()]).unwrap_err().kind(), ErrorKind::CrossShard);
+    assert_eq!(
+        tx.watch(&[a.as_str(), b.as_str()]).unwrap_err().kind(),
+        ErrorKind::CrossShard
+    );
 }
 
 #[test]
@@ -110,7 +130,10 @@ fn watch_aborts_exec_when_the_key_changes() {
     c.query(["SET", "{w}:k", "1"]).unwrap();
     let mut tx = c.transaction();
     tx.watch(&["{w}:k"]).unwrap();
-    assert_eq!(tx.query(&Cmd::from_args(["GET", "{w}:k"])).unwrap(), "1".into());
+    assert_eq!(
+        tx.query(&Cmd::from_args(["GET", "{w}:k"])).unwrap(),
+        "1".into()
+    );
     // Another client changes the key between WATCH and EXEC.
     c.query(["SET", "{w}:k", "2"]).unwrap();
     tx.queue(Cmd::from_args(["SET", "{w}:k", "3"])).unwrap();
@@ -120,6 +143,9 @@ fn watch_aborts_exec_when_the_key_changes() {
     let mut tx = c.transaction();
     tx.watch(&["{w}:k"]).unwrap();
     tx.queue(Cmd::from_args(["SET", "{w}:k", "4"])).unwrap();
-    assert_eq!(tx.exec().unwrap(), Value::Array(vec![Value::Status("OK".into())]));
+    assert_eq!(
+        tx.exec().unwrap(),
+        Value::Array(vec![Value::Status("OK".into())])
+    );
     assert_eq!(c.query(["GET", "{w}:k"]).unwrap(), "4".into());
 }

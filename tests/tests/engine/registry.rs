@@ -7,8 +7,16 @@ use shardis_tests::{StandaloneSet, builder};
 #[test]
 fn same_persistent_id_or_config_shares_one_core_and_its_connections() {
     let set = StandaloneSet::start(2);
-    let conns = || -> i64 { set.servers.iter().map(|s| s.info_stat("total_connections_received")).sum() };
-    let config = builder(&set, Mode::RingHash, false).persistent_id("registry-test").build().unwrap();
+    let conns = || -> i64 {
+        set.servers
+            .iter()
+            .map(|s| s.info_stat("total_connections_received"))
+            .sum()
+    };
+    let config = builder(&set, Mode::RingHash, false)
+        .persistent_id("registry-test")
+        .build()
+        .unwrap();
     let start = conns();
     // 50 "requests", each building its client from scratch as a PHP-FPM request would.
     for i in 0..50 {
@@ -28,17 +36,28 @@ fn same_persistent_id_or_config_shares_one_core_and_its_connections() {
     // Without a persistent id, an identical config is the key.
     let anon = builder(&set, Mode::RingHash, false).build().unwrap();
     let x = Client::shared(anon.clone()).unwrap();
-    let y = Client::shared(Config::from_toml_str(&format!(
-        "mode = \"ring_hash\"\nnodes = {:?}\nhash_tags = false",
-        set.addrs()
-    )).unwrap()).unwrap();
+    let y = Client::shared(
+        Config::from_toml_str(&format!(
+            "mode = \"ring_hash\"\nnodes = {:?}\nhash_tags = false",
+            set.addrs()
+        ))
+        .unwrap(),
+    )
+    .unwrap();
     assert!(x.same_core(&y));
     // A different config is a different core; the same id with new settings replaces it.
     let other = builder(&set, Mode::Maglev, false).build().unwrap();
     assert!(!x.same_core(&Client::shared(other).unwrap()));
-    let changed = builder(&set, Mode::Maglev, false).persistent_id("registry-test").build().unwrap();
+    let changed = builder(&set, Mode::Maglev, false)
+        .persistent_id("registry-test")
+        .build()
+        .unwrap();
     let c = Client::shared(changed).unwrap();
     assert!(!c.same_core(&a));
     assert_eq!(c.config().mode(), Mode::Maglev);
-    assert!(shardis::registry::entries().iter().any(|(k, _)| k == "registry-test"));
+    assert!(
+        shardis::registry::entries()
+            .iter()
+            .any(|(k, _)| k == "registry-test")
+    );
 }

@@ -99,7 +99,11 @@ pub(crate) fn run(args: &DistArgs) -> Result<ExitCode, shardis::Error> {
             .collect();
         for (k, r) in names.iter().zip(client.pipeline(&cmds)) {
             match r {
-                Ok(_) => *written.entry(client.node_for(k.as_bytes()).to_owned()).or_default() += 1,
+                Ok(_) => {
+                    *written
+                        .entry(client.node_for(k.as_bytes()).to_owned())
+                        .or_default() += 1
+                }
                 Err(e) => *errors.entry(e.kind().as_str().to_owned()).or_default() += 1,
             }
         }
@@ -108,16 +112,32 @@ pub(crate) fn run(args: &DistArgs) -> Result<ExitCode, shardis::Error> {
     let took = start.elapsed();
     let on_server = server_counts(&client);
     let total: u64 = written.values().sum();
-    println!("{:<24} {:>10} {:>8} {:>12}", "node", "written", "share", "on server");
+    println!(
+        "{:<24} {:>10} {:>8} {:>12}",
+        "node", "written", "share", "on server"
+    );
     for (node, n) in &written {
-        let share = if total == 0 { 0.0 } else { *n as f64 * 100.0 / total as f64 };
-        let server = on_server.get(node).map(|v| v.to_string()).unwrap_or_else(|| "?".into());
+        let share = if total == 0 {
+            0.0
+        } else {
+            *n as f64 * 100.0 / total as f64
+        };
+        let server = on_server
+            .get(node)
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "?".into());
         println!("{node:<24} {n:>10} {share:>7.1}% {server:>12}");
     }
     println!("{:<24} {total:>10}", "total");
-    let (min, max) = (written.values().min().copied().unwrap_or(0), written.values().max().copied().unwrap_or(0));
+    let (min, max) = (
+        written.values().min().copied().unwrap_or(0),
+        written.values().max().copied().unwrap_or(0),
+    );
     let mean = total as f64 / written.len().max(1) as f64;
-    let deviation = written.values().map(|&n| ((n as f64 - mean) / mean).abs() * 100.0).fold(0.0, f64::max);
+    let deviation = written
+        .values()
+        .map(|&n| ((n as f64 - mean) / mean).abs() * 100.0)
+        .fold(0.0, f64::max);
     println!(
         "spread: min {min}, max {max}, largest deviation from the mean {deviation:.1}%; {:.0} hashes/s",
         total as f64 / took.as_secs_f64().max(1e-9)

@@ -57,14 +57,22 @@ fn next(state: &mut u64) -> u64 {
 }
 
 pub(crate) fn run(args: &LoadArgs) -> Result<ExitCode, shardis::Error> {
-    if !(0.0..=1.0).contains(&args.read_ratio) || args.seconds <= 0.0 || args.clients == 0 || args.keyspace == 0 {
+    if !(0.0..=1.0).contains(&args.read_ratio)
+        || args.seconds <= 0.0
+        || args.clients == 0
+        || args.keyspace == 0
+    {
         return Err(shardis::Error::new(
             shardis::ErrorKind::InvalidArgument,
             "need --seconds > 0, --clients ≥ 1, --keyspace ≥ 1 and 0 ≤ --read-ratio ≤ 1",
         ));
     }
     let client = crate::open(&args.config)?;
-    let shared = Arc::new(Shared { ops: AtomicU64::new(0), errors: Mutex::new(BTreeMap::new()), stop: AtomicBool::new(false) });
+    let shared = Arc::new(Shared {
+        ops: AtomicU64::new(0),
+        errors: Mutex::new(BTreeMap::new()),
+        stop: AtomicBool::new(false),
+    });
     let value = "x".repeat(args.value_size);
     let threshold = (args.read_ratio * u64::MAX as f64) as u64;
     println!(
@@ -99,7 +107,11 @@ pub(crate) fn run(args: &LoadArgs) -> Result<ExitCode, shardis::Error> {
                     }
                     shared.ops.fetch_add(1, Ordering::Relaxed);
                     if let Err(e) = r {
-                        *shared.errors.lock().entry(e.kind().as_str().to_owned()).or_default() += 1;
+                        *shared
+                            .errors
+                            .lock()
+                            .entry(e.kind().as_str().to_owned())
+                            .or_default() += 1;
                     }
                 }
                 samples
@@ -116,7 +128,12 @@ pub(crate) fn run(args: &LoadArgs) -> Result<ExitCode, shardis::Error> {
         if args.progress {
             let ops = shared.ops.load(Ordering::Relaxed);
             let errors = shared.errors.lock().clone();
-            println!("  t={:>5.1}s  ops/s {:>8}  errors {:?}", start.elapsed().as_secs_f64(), ops - last_ops, errors);
+            println!(
+                "  t={:>5.1}s  ops/s {:>8}  errors {:?}",
+                start.elapsed().as_secs_f64(),
+                ops - last_ops,
+                errors
+            );
             last_ops = ops;
         }
         tick += 1;
@@ -128,7 +145,12 @@ pub(crate) fn run(args: &LoadArgs) -> Result<ExitCode, shardis::Error> {
     }
     let elapsed = start.elapsed().as_secs_f64();
     samples.sort_unstable();
-    let pct = |q: f64| samples.get(((samples.len() as f64 * q) as usize).min(samples.len().saturating_sub(1))).copied().unwrap_or(0);
+    let pct = |q: f64| {
+        samples
+            .get(((samples.len() as f64 * q) as usize).min(samples.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
     let ops = shared.ops.load(Ordering::Relaxed);
     let errors = shared.errors.lock().clone();
     let error_total: u64 = errors.values().sum();
@@ -139,5 +161,9 @@ pub(crate) fn run(args: &LoadArgs) -> Result<ExitCode, shardis::Error> {
         pct(0.99),
         samples.last().copied().unwrap_or(0)
     );
-    Ok(if error_total == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if error_total == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -47,7 +47,11 @@ enum Command {
 
 /// Build a client from a config file path or a URL.
 pub(crate) fn open(config: &str) -> Result<Client, shardis::Error> {
-    let config = if config.contains("://") { Config::from_url(config)? } else { Config::from_file(config)? };
+    let config = if config.contains("://") {
+        Config::from_url(config)?
+    } else {
+        Config::from_file(config)?
+    };
     Client::new(config)
 }
 

@@ -66,7 +66,11 @@ pub(crate) fn print_reply(v: &Value, indent: usize) -> String {
                     other => out.push_str(&print_reply(other, indent + prefix.len())),
                 }
             }
-            if entries.is_empty() { "(empty map)\n".into() } else { out }
+            if entries.is_empty() {
+                "(empty map)\n".into()
+            } else {
+                out
+            }
         }
         _ => "(unknown)\n".into(),
     }

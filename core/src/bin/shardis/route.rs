@@ -13,7 +13,8 @@ pub(crate) fn run(config: &str, keys: Vec<String>) -> Result<ExitCode, shardis::
     };
     if keys.is_empty() {
         for line in std::io::stdin().lock().split(b'\n') {
-            let mut line = line.map_err(|e| shardis::Error::new(shardis::ErrorKind::Io, format!("stdin: {e}")))?;
+            let mut line = line
+                .map_err(|e| shardis::Error::new(shardis::ErrorKind::Io, format!("stdin: {e}")))?;
             if line.last() == Some(&b'\r') {
                 line.pop();
             }

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The main job: install what is missing, build, start a local playground of redis-servers
+# on 127.0.0.1 (stopped at the end) and run scenario S2 through shardis.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cargo build --release --locked -p shardis -p shardis-examples
+exec target/release/demo

