@@ -22,6 +22,8 @@ pub struct Transaction {
     node: Option<usize>,
     conn: Option<Conn>,
     watching: bool,
+    /// A connection failed while WATCH was active: EXEC must not run unwatched.
+    watch_lost: bool,
     queued: Vec<Cmd>,
     generation: u64,
 }
@@ -43,6 +45,7 @@ impl Transaction {
             node: None,
             conn: None,
             watching: false,
+            watch_lost: false,
             queued: Vec::new(),
             generation: process::generation(),
         }
@@ -69,26 +72,8 @@ impl Transaction {
         crate::command::keys::check_arity(spec, cmd)?;
         let topo = &self.core.topology;
         let node = match spec.route {
-            Route::Keyed | Route::Split { .. } => {
-                // In a transaction every key must be on one node, split commands included.
-                let mut found: Option<(usize, Vec<u8>)> = None;
-                let mut conflict = None;
-                crate::command::keys::for_each_key(spec, cmd, |pos| {
-                    let key = cmd.get(pos).unwrap_or_default();
-                    let node = topo.node_for_key(key);
-                    match &found {
-                        None => found = Some((node, key.to_vec())),
-                        Some((n, _)) if *n != node && conflict.is_none() => {
-                            conflict = Some((node, key.to_vec()))
-                        }
-                        _ => {}
-                    }
-                })?;
-                if let (Some((a, ka)), Some((b, kb))) = (&found, &conflict) {
-                    return Err(cross_shard(topo, (ka, *a), (kb, *b)));
-                }
-                found.map(|(n, _)| n)
-            }
+            // In a transaction every key must be on one node, split commands included.
+            Route::Keyed | Route::Split { .. } => plan::single_node(spec, cmd, topo)?,
             Route::AnyNode => None,
             _ => {
                 return Err(Error::new(
@@ -100,23 +85,29 @@ impl Transaction {
                 ));
             }
         };
-        if let Some(node) = node {
-            match self.node {
-                Some(pinned) if pinned != node => {
-                    return Err(Error::new(
-                        ErrorKind::CrossShard,
-                        format!(
-                            "transaction is pinned to {} but '{}' has keys on {}; nothing was sent; use a common {{hash tag}}",
-                            topo.node(pinned).addr,
-                            spec.name,
-                            topo.node(node).addr
-                        ),
-                    ));
-                }
-                _ => self.node = Some(node),
+        self.pin_node(node, spec.name)
+    }
+
+    /// Pin `node` (None: keyless, no constraint), or check it is the pinned one.
+    fn pin_node(&mut self, node: Option<usize>, name: &str) -> Result<()> {
+        let Some(node) = node else { return Ok(()) };
+        match self.node {
+            Some(pinned) if pinned != node => {
+                let topo = &self.core.topology;
+                Err(Error::new(
+                    ErrorKind::CrossShard,
+                    format!(
+                        "transaction is pinned to {} but '{name}' has keys on {}; nothing was sent; use a common {{hash tag}}",
+                        topo.node(pinned).addr,
+                        topo.node(node).addr
+                    ),
+                ))
+            }
+            _ => {
+                self.node = Some(node);
+                Ok(())
             }
         }
-        Ok(())
     }
 
     fn conn(&mut self, deadline: Instant) -> Result<&mut Conn> {
@@ -147,6 +138,7 @@ impl Transaction {
         });
         if let Err(e) = result {
             self.conn = None;
+            self.watch_lost |= self.watching;
             self.watching = false;
             return Err(e);
         }
@@ -160,34 +152,10 @@ impl Transaction {
         for k in keys {
             cmd.arg(k);
         }
-        // WATCH's route is "unsupported" as a plain command; pin by its keys directly.
-        let topo = &self.core.topology;
-        let mut nodes = keys.iter().map(|k| topo.node_for_key(k.as_ref()));
-        if let Some(first) = nodes.next() {
-            if let Some(other) = nodes.find(|n| *n != first) {
-                return Err(Error::new(
-                    ErrorKind::CrossShard,
-                    format!(
-                        "WATCH keys are on different nodes ({} and {}); nothing was sent",
-                        topo.node(first).addr,
-                        topo.node(other).addr
-                    ),
-                ));
-            }
-            if let Some(pinned) = self.node
-                && pinned != first
-            {
-                return Err(Error::new(
-                    ErrorKind::CrossShard,
-                    format!(
-                        "transaction is pinned to {}; WATCH keys are on {}",
-                        topo.node(pinned).addr,
-                        topo.node(first).addr
-                    ),
-                ));
-            }
-            self.node = Some(first);
-        }
+        // WATCH's route is "unsupported" as a plain command; its keys still pin the node.
+        let spec = plan::resolve(&cmd)?;
+        let node = plan::single_node(spec, &cmd, &self.core.topology)?;
+        self.pin_node(node, spec.name)?;
         let mut buf = Vec::new();
         cmd.write_resp(&mut buf);
         let deadline = self.core.deadline();
@@ -241,6 +209,12 @@ impl Transaction {
     /// watched key changed.
     pub fn exec(mut self) -> Result<Value> {
         self.check_fork()?;
+        if self.watch_lost {
+            return Err(Error::new(
+                ErrorKind::Io,
+                "the connection holding WATCH failed; the transaction was not executed (retry it)",
+            ));
+        }
         let start = Instant::now();
         let deadline = self.core.deadline();
         let mut buf = Vec::new();
@@ -305,17 +279,4 @@ impl Drop for Transaction {
     fn drop(&mut self) {
         self.release();
     }
-}
-
-fn cross_shard(topo: &crate::topology::Topology, a: (&[u8], usize), b: (&[u8], usize)) -> Error {
-    Error::new(
-        ErrorKind::CrossShard,
-        format!(
-            "transaction keys are on different nodes ('{}' on {}, '{}' on {}); nothing was sent; use a common {{hash tag}}",
-            String::from_utf8_lossy(a.0),
-            topo.node(a.1).addr,
-            String::from_utf8_lossy(b.0),
-            topo.node(b.1).addr
-        ),
-    )
 }

@@ -258,3 +258,63 @@ fn tcp_keepalive_is_set_on_node_connections() {
         "no keepalive timer on our socket: {text}"
     );
 }
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+#[test]
+fn an_interrupted_request_never_leaves_its_reply_for_the_next_one() {
+    let set = StandaloneSet::start(1);
+    let config = builder(&set, Mode::RingHash, false)
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let c = Client::new(config).unwrap();
+    c.query(["SET", "a", "value-a"]).unwrap();
+    c.query(["SET", "b", "value-b"]).unwrap();
+    // SIGUSR2 with a handler installed without SA_RESTART: a blocked read returns EINTR.
+    // SAFETY: installing a no-op handler; the signal is sent to this thread only.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = ignore_signal as usize;
+        action.sa_flags = 0;
+        libc::sigemptyset(&mut action.sa_mask);
+        assert_eq!(
+            libc::sigaction(libc::SIGUSR2, &action, std::ptr::null_mut()),
+            0
+        );
+    }
+    // SAFETY: pthread_self has no preconditions.
+    let me = unsafe { libc::pthread_self() } as usize;
+    let port = set.servers[0].port();
+    let helper = std::thread::spawn(move || {
+        let mut con = redis::Client::open(shardis_tests::connection_info(port))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let sleeper = std::thread::spawn(move || {
+            let _: () = redis::cmd("DEBUG")
+                .arg("SLEEP")
+                .arg("0.5")
+                .query(&mut con)
+                .unwrap();
+        });
+        std::thread::sleep(Duration::from_millis(150));
+        // SAFETY: the test thread is alive (it waits for this helper's join below).
+        unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR2) };
+        sleeper.join().unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    // Blocked behind DEBUG SLEEP, interrupted by the signal: an error or, if the read was
+    // resumed, the right value — never a reply meant for another request.
+    match c.query(["GET", "a"]) {
+        Ok(v) => assert_eq!(v, "value-a".into()),
+        Err(e) => assert!(
+            matches!(e.kind(), ErrorKind::Io | ErrorKind::Timeout),
+            "{e}"
+        ),
+    }
+    helper.join().unwrap();
+    for _ in 0..20 {
+        assert_eq!(c.query(["GET", "b"]).unwrap(), "value-b".into());
+    }
+}
