@@ -275,7 +275,7 @@ fn an_interrupted_request_never_leaves_its_reply_for_the_next_one() {
     // SAFETY: installing a no-op handler; the signal is sent to this thread only.
     unsafe {
         let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = ignore_signal as usize;
+        action.sa_sigaction = ignore_signal as *const () as usize;
         action.sa_flags = 0;
         libc::sigemptyset(&mut action.sa_mask);
         assert_eq!(
