@@ -207,11 +207,7 @@ impl Envoy {
 
     /// A `redis` crate connection to the proxy.
     pub fn connection(&self) -> redis::Connection {
-        let info = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
-        let ci = crate::connection_info(self.port).set_redis_settings(info);
-        redis::Client::open(ci)
-            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(5)))
-            .unwrap_or_else(|e| panic!("connect to Envoy: {e}"))
+        crate::plain_connection(self.port, "Envoy")
     }
 
     /// Stop Envoy.

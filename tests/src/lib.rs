@@ -53,10 +53,19 @@ pub fn workspace_root() -> std::path::PathBuf {
         .unwrap_or_else(|| std::path::PathBuf::from(".."))
 }
 
+/// A `redis` crate connection to a loopback port (no password, no CLIENT SETINFO).
+pub fn plain_connection(port: u16, what: &str) -> redis::Connection {
+    redis::Client::open(connection_info(port))
+        .and_then(|c| c.get_connection_with_timeout(std::time::Duration::from_secs(5)))
+        .unwrap_or_else(|e| panic!("connect to {what} on port {port}: {e}"))
+}
+
 /// Connection info for a loopback port (no CLIENT SETINFO: proxies reject it).
 pub fn connection_info(port: u16) -> redis::ConnectionInfo {
     use redis::IntoConnectionInfo;
+    let info = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
     redis::ConnectionAddr::Tcp("127.0.0.1".to_string(), port)
         .into_connection_info()
         .unwrap_or_else(|e| panic!("connection info: {e}"))
+        .set_redis_settings(info)
 }

@@ -97,6 +97,18 @@ impl RedisServer {
             .unwrap_or_else(|e| panic!("connect to {}: {e}", self.addr()))
     }
 
+    /// `DEBUG SLEEP seconds` from another thread and connection: the server stalls.
+    pub fn debug_sleep_in_background(&self, seconds: f64) -> std::thread::JoinHandle<()> {
+        let mut con = self.connection();
+        std::thread::spawn(move || {
+            let _: () = redis::cmd("DEBUG")
+                .arg("SLEEP")
+                .arg(seconds)
+                .query(&mut con)
+                .unwrap_or_else(|e| panic!("DEBUG SLEEP: {e}"));
+        })
+    }
+
     /// Run one command directly on this server.
     pub fn cmd(&self, args: &[&str]) -> Value {
         let mut con = self.connection();
