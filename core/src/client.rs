@@ -1,121 +1,51 @@
 //! [`Client`]: the public handle. A cheap clone of an `Arc<Core>`; the core holds the
-//! topology, the per-node connection pools (rebuilt after `fork()`), and the stats.
+//! configuration, the nodes (each with its connection pool, counters and health), the
+//! topology, and the stats.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwap;
-
 use crate::command::Cmd;
 use crate::command::table::CommandSpec;
 use crate::config::Config;
-use crate::conn::{Conn, ConnSettings, NodePool};
+use crate::conn::ConnSettings;
 use crate::error::Result;
 use crate::exec::transaction::Transaction;
 use crate::process;
 use crate::reply::Value;
-use crate::router::plan::{self, Plan};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::topology::Topology;
-
-/// Connection pools of one process generation (see `process`).
-pub(crate) struct ConnState {
-    generation: u64,
-    pub(crate) pools: Vec<NodePool>,
-}
-
-impl ConnState {
-    fn new(generation: u64, nodes: usize, max_idle: usize) -> ConnState {
-        ConnState {
-            generation,
-            pools: (0..nodes).map(|_| NodePool::new(max_idle)).collect(),
-        }
-    }
-}
+use crate::topology::nodes::Nodes;
 
 /// Everything one configuration needs, shared by all handles and threads.
 pub(crate) struct Core {
     pub(crate) config: Config,
+    pub(crate) nodes: Nodes,
     pub(crate) topology: Topology,
     pub(crate) settings: ConnSettings,
     pub(crate) stats: Stats,
-    conns: ArcSwap<ConnState>,
     random: AtomicU64,
 }
 
 impl Core {
     /// Build a core. No sockets, threads or runtimes are created here: connections open
-    /// lazily on first use.
+    /// (and a cluster's topology is learned) lazily on first use.
     pub(crate) fn new(config: Config) -> Result<Core> {
-        let topology = Topology::from_config(&config)?;
+        let nodes = Nodes::new(config.max_idle_connections);
+        let topology = Topology::from_config(&config, &nodes)?;
         process::install_fork_handlers();
-        let n = topology.nodes().len();
-        let names = topology.nodes().iter().map(|n| n.addr.clone()).collect();
         Ok(Core {
             settings: ConnSettings::from_config(&config),
-            stats: Stats::new(names),
-            conns: ArcSwap::from_pointee(ConnState::new(
-                process::generation(),
-                n,
-                config.max_idle_connections,
-            )),
+            stats: Stats::new(),
             random: AtomicU64::new(seed()),
+            nodes,
             topology,
             config,
         })
     }
 
-    /// This process's connection state; in a forked child, a fresh one.
-    #[inline]
-    pub(crate) fn conns(&self) -> arc_swap::Guard<Arc<ConnState>> {
-        let state = self.conns.load();
-        let generation = process::generation();
-        if state.generation == generation {
-            return state;
-        }
-        drop(state);
-        self.renew_after_fork(generation);
-        self.conns.load()
-    }
-
-    #[cold]
-    fn renew_after_fork(&self, generation: u64) {
-        let fresh = Arc::new(ConnState::new(
-            generation,
-            self.topology.nodes().len(),
-            self.config.max_idle_connections,
-        ));
-        let current = self.conns.load_full();
-        if current.generation == generation {
-            return;
-        }
-        let previous = self.conns.compare_and_swap(&current, fresh);
-        if Arc::ptr_eq(&previous, &current) {
-            for pool in &current.pools {
-                pool.abandon_in_child();
-            }
-        }
-    }
-
-    /// A connection to `node`: an idle pooled one, or a new one. `true` if reused.
-    pub(crate) fn checkout(&self, node: usize, deadline: Instant) -> Result<(Conn, bool)> {
-        if let Some(c) = self.conns().pools[node].take() {
-            return Ok((c, true));
-        }
-        let n = self.topology.node(node);
-        let result = Conn::connect(&n.addr, &n.host, n.port, &self.settings, deadline);
-        self.stats.node_connect(node, result.is_ok());
-        result.map(|c| (c, false))
-    }
-
-    /// Give a healthy connection back.
-    #[inline]
-    pub(crate) fn checkin(&self, node: usize, conn: Conn) {
-        self.conns().pools[node].put(conn);
-    }
-
-    /// A pseudo-random number (RANDOMKEY's node choice).
+    /// A pseudo-random number (replica rotation, RANDOMKEY's first node).
     pub(crate) fn next_random(&self) -> u64 {
         // splitmix64 over an atomic counter.
         let mut z = self
@@ -149,9 +79,9 @@ fn seed() -> u64 {
     t ^ (u64::from(std::process::id()) << 32)
 }
 
-/// A shardis client: routes commands over the configured nodes. Cheap to clone; all clones
-/// share connections. `Send + Sync`: one client can serve many threads (each call uses its
-/// own pooled connection).
+/// A shardis client: routes commands over the configured nodes or cluster. Cheap to clone;
+/// all clones share connections. `Send + Sync`: one client can serve many threads (each
+/// call uses its own pooled connection).
 #[derive(Clone)]
 pub struct Client {
     pub(crate) core: Arc<Core>,
@@ -189,30 +119,10 @@ impl Client {
 
     /// Run one command.
     pub fn execute(&self, cmd: &Cmd) -> Result<Value> {
-        let start = Instant::now();
-        let core = &*self.core;
-        let spec = match plan::resolve(cmd) {
-            Ok(s) => s,
-            Err(e) => {
-                let r = Err(e);
-                core.record(None, start, &r);
-                return r;
-            }
-        };
-        let result = plan::plan(spec, cmd, &core.topology).and_then(|p| {
-            let deadline = start + core.config.timeout;
-            match p {
-                Plan::Single(node) => core.call_node(node, cmd, spec.is_readonly(), deadline),
-                Plan::AnyNode => core.call_any(cmd, spec.is_readonly(), deadline),
-                Plan::RandomKey => core.random_key(cmd, deadline),
-                other => core
-                    .run_planned(vec![(Some(spec), cmd, Ok(other))], deadline)
-                    .pop()
-                    .unwrap_or(Ok(Value::Nil)),
-            }
-        });
-        core.record(Some(spec), start, &result);
-        result
+        self.core
+            .execute_all(std::slice::from_ref(cmd))
+            .pop()
+            .unwrap_or(Ok(Value::Nil))
     }
 
     /// Run one command given as an argv (`client.query(["SET", "k", "v"])`).
@@ -224,29 +134,29 @@ impl Client {
         self.execute(&Cmd::from_args(args))
     }
 
-    /// Run a non-transactional pipeline: commands are split per node, sent together, and
-    /// the replies come back in submission order. One command failing does not fail the
-    /// others; one deadline covers the whole pipeline.
+    /// Run a non-transactional pipeline: commands are split per node (per slot in cluster
+    /// mode), sent together, and the replies come back in submission order. One command
+    /// failing does not fail the others; one deadline covers the whole pipeline.
     pub fn pipeline(&self, cmds: &[Cmd]) -> Vec<Result<Value>> {
-        self.core.pipeline(cmds)
+        self.core.execute_all(cmds)
     }
 
-    /// Start a MULTI/EXEC transaction (pinned to one node).
+    /// Start a MULTI/EXEC transaction (pinned to one node; one slot in cluster mode).
     pub fn transaction(&self) -> Transaction {
         Transaction::new(self.core.clone())
     }
 
-    /// The node (`host:port`) that holds `key`.
-    pub fn node_for(&self, key: &[u8]) -> &str {
-        let i = self.core.topology.node_for_key(key);
-        &self.core.topology.node(i).addr
+    /// The node (`host:port`) that holds `key` — in cluster mode the primary of its slot
+    /// (the topology is loaded first if needed).
+    pub fn node_for(&self, key: &[u8]) -> Result<String> {
+        self.core.primary_addr(key)
     }
 
-    /// The configured nodes (`host:port`).
+    /// The known nodes (`host:port`): configured nodes, or the cluster's nodes seen so far.
     pub fn nodes(&self) -> Vec<String> {
         self.core
-            .topology
-            .nodes()
+            .nodes
+            .all()
             .iter()
             .map(|n| n.addr.clone())
             .collect()
@@ -259,9 +169,7 @@ impl Client {
 
     /// A snapshot of the stats.
     pub fn stats(&self) -> StatsSnapshot {
-        let conns = self.core.conns();
-        let idle: Vec<usize> = conns.pools.iter().map(NodePool::idle_count).collect();
-        self.core.stats.snapshot(&idle)
+        self.core.stats.snapshot(&self.core.nodes.all())
     }
 
     /// Do both handles share one core (connections, topology, stats)?
@@ -272,5 +180,56 @@ impl Client {
     /// The call deadline.
     pub fn timeout(&self) -> Duration {
         self.core.config.timeout
+    }
+
+    /// Cluster mode: refresh the topology now (rate limits apply); true if it changed.
+    pub fn refresh_topology(&self) -> Result<bool> {
+        let deadline = self.core.deadline();
+        self.core
+            .refresh_topology(crate::stats::RefreshReason::Topology, true, deadline)
+    }
+}
+
+impl Core {
+    /// The address of the node holding `key` (the primary in cluster mode).
+    pub(crate) fn primary_addr(&self, key: &[u8]) -> Result<String> {
+        let target = self.topology.unit_of(key, self.config.hash_tags());
+        let id = self.primary_of(target, self.deadline())?;
+        Ok(self.nodes.get(id).addr.clone())
+    }
+
+    /// The node a write to `target` goes to now.
+    pub(crate) fn primary_of(
+        &self,
+        target: crate::topology::Target,
+        deadline: Instant,
+    ) -> Result<usize> {
+        use crate::topology::Target;
+        match target {
+            Target::Node(id) => Ok(id),
+            Target::Any => match self.topology.cluster() {
+                None => Ok(self.topology.static_nodes().first().copied().unwrap_or(0)),
+                Some(_) => self
+                    .cluster_snapshot(deadline)?
+                    .shards
+                    .first()
+                    .map(|s| s.primary)
+                    .ok_or_else(|| {
+                        crate::Error::new(
+                            crate::ErrorKind::Server,
+                            "CLUSTERDOWN no shard in the topology",
+                        )
+                    }),
+            },
+            Target::Slot(slot) | Target::PrimaryOf(slot) => {
+                let snapshot = self.cluster_snapshot(deadline)?;
+                snapshot.shard_of(slot).map(|s| s.primary).ok_or_else(|| {
+                    crate::Error::new(
+                        crate::ErrorKind::Server,
+                        format!("CLUSTERDOWN Hash slot {slot} not served"),
+                    )
+                })
+            }
+        }
     }
 }

@@ -1,6 +1,6 @@
-//! Stats: per command and per node calls, errors and latency, kept in lock-free atomic
-//! counters (safe to share across threads and to inherit across `fork()`), read as a
-//! [`StatsSnapshot`].
+//! Stats: per command and per node calls, errors and latency, cluster events (refreshes by
+//! reason, redirects, retries, ejections), kept in lock-free atomic counters (safe to share
+//! across threads and to inherit across `fork()`), read as a [`StatsSnapshot`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +15,7 @@ use crate::error::ErrorKind;
 const BUCKETS: usize = 26;
 
 #[derive(Default)]
-struct Latency {
+pub(crate) struct Latency {
     count: AtomicU64,
     total_us: AtomicU64,
     max_us: AtomicU64,
@@ -23,7 +23,7 @@ struct Latency {
 }
 
 impl Latency {
-    fn record(&self, d: Duration) {
+    pub(crate) fn record(&self, d: Duration) {
         let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         self.count.fetch_add(1, Ordering::Relaxed);
         self.total_us.fetch_add(us, Ordering::Relaxed);
@@ -32,7 +32,7 @@ impl Latency {
         self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
     }
 
-    fn snapshot(&self) -> LatencyStats {
+    pub(crate) fn snapshot(&self) -> LatencyStats {
         let count = self.count.load(Ordering::Relaxed);
         let counts: Vec<u64> = self
             .buckets
@@ -80,32 +80,112 @@ struct CommandCounters {
     latency: Latency,
 }
 
+/// Per-node counters (owned by the node, so they follow it across topology changes).
 #[derive(Default)]
-struct NodeCounters {
-    requests: AtomicU64,
-    errors: AtomicU64,
-    connects: AtomicU64,
-    connect_errors: AtomicU64,
-    latency: Latency,
+pub(crate) struct NodeCounters {
+    pub(crate) requests: AtomicU64,
+    pub(crate) errors: AtomicU64,
+    pub(crate) connects: AtomicU64,
+    pub(crate) connect_errors: AtomicU64,
+    pub(crate) latency: Latency,
+}
+
+impl NodeCounters {
+    /// `requests` requests took `elapsed` (one round trip).
+    pub(crate) fn round_trip(&self, requests: usize, elapsed: Duration) {
+        self.requests.fetch_add(requests as u64, Ordering::Relaxed);
+        self.latency.record(elapsed);
+    }
+
+    /// A connection-level failure.
+    pub(crate) fn error(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection attempt.
+    pub(crate) fn connect(&self, ok: bool) {
+        self.connects.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            self.connect_errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Why the cluster topology was refreshed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefreshReason {
+    /// First use.
+    Initial,
+    /// Older than `refresh.interval`.
+    Interval,
+    /// After MOVED redirects.
+    Moved,
+    /// After connection failures.
+    Failures,
+    /// A slot without an owner.
+    Uncovered,
+    /// READONLY / CLUSTERDOWN / MASTERDOWN replies, or a circular MOVED.
+    Topology,
+}
+
+impl RefreshReason {
+    const ALL: [RefreshReason; 6] = [
+        RefreshReason::Initial,
+        RefreshReason::Interval,
+        RefreshReason::Moved,
+        RefreshReason::Failures,
+        RefreshReason::Uncovered,
+        RefreshReason::Topology,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            RefreshReason::Initial => "initial",
+            RefreshReason::Interval => "interval",
+            RefreshReason::Moved => "moved",
+            RefreshReason::Failures => "failures",
+            RefreshReason::Uncovered => "uncovered",
+            RefreshReason::Topology => "topology",
+        }
+    }
+}
+
+/// Cluster-mode event counters.
+#[derive(Default)]
+pub(crate) struct ClusterCounters {
+    refreshes: [AtomicU64; 6],
+    pub(crate) refresh_failures: AtomicU64,
+    pub(crate) moved: AtomicU64,
+    pub(crate) ask: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) transient: AtomicU64,
+}
+
+impl ClusterCounters {
+    pub(crate) fn refreshed(&self, reason: RefreshReason) {
+        let i = RefreshReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(0);
+        self.refreshes[i].fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Live counters of one core.
 pub(crate) struct Stats {
     commands: Vec<CommandCounters>,
-    nodes: Vec<NodeCounters>,
-    node_names: Vec<String>,
     errors_by_kind: [AtomicU64; 16],
+    pub(crate) cluster: ClusterCounters,
 }
 
 impl Stats {
-    pub(crate) fn new(node_names: Vec<String>) -> Stats {
+    pub(crate) fn new() -> Stats {
         Stats {
             commands: (0..=table::all().len())
                 .map(|_| CommandCounters::default())
                 .collect(),
-            nodes: node_names.iter().map(|_| NodeCounters::default()).collect(),
-            node_names,
             errors_by_kind: Default::default(),
+            cluster: ClusterCounters::default(),
         }
     }
 
@@ -130,32 +210,10 @@ impl Stats {
         }
     }
 
-    /// `requests` requests went to `node` and took `elapsed` (one round trip).
-    pub(crate) fn node_round_trip(&self, node: usize, requests: usize, elapsed: Duration) {
-        if let Some(n) = self.nodes.get(node) {
-            n.requests.fetch_add(requests as u64, Ordering::Relaxed);
-            n.latency.record(elapsed);
-        }
-    }
-
-    /// A connection-level failure on `node`.
-    pub(crate) fn node_error(&self, node: usize) {
-        if let Some(n) = self.nodes.get(node) {
-            n.errors.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// A connection attempt to `node`.
-    pub(crate) fn node_connect(&self, node: usize, ok: bool) {
-        if let Some(n) = self.nodes.get(node) {
-            n.connects.fetch_add(1, Ordering::Relaxed);
-            if !ok {
-                n.connect_errors.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-
-    pub(crate) fn snapshot(&self, idle: &[usize]) -> StatsSnapshot {
+    pub(crate) fn snapshot(
+        &self,
+        nodes: &[std::sync::Arc<crate::topology::nodes::Node>],
+    ) -> StatsSnapshot {
         let mut commands = BTreeMap::new();
         for (i, c) in self.commands.iter().enumerate() {
             let calls = c.calls.load(Ordering::Relaxed);
@@ -172,17 +230,20 @@ impl Stats {
                 },
             );
         }
-        let mut nodes = BTreeMap::new();
-        for (i, n) in self.nodes.iter().enumerate() {
-            nodes.insert(
-                self.node_names[i].clone(),
+        let mut node_stats = BTreeMap::new();
+        for n in nodes {
+            let c = &n.counters;
+            node_stats.insert(
+                n.addr.clone(),
                 NodeStats {
-                    requests: n.requests.load(Ordering::Relaxed),
-                    errors: n.errors.load(Ordering::Relaxed),
-                    connects: n.connects.load(Ordering::Relaxed),
-                    connect_errors: n.connect_errors.load(Ordering::Relaxed),
-                    idle_connections: idle.get(i).copied().unwrap_or(0),
-                    latency: n.latency.snapshot(),
+                    requests: c.requests.load(Ordering::Relaxed),
+                    errors: c.errors.load(Ordering::Relaxed),
+                    connects: c.connects.load(Ordering::Relaxed),
+                    connect_errors: c.connect_errors.load(Ordering::Relaxed),
+                    idle_connections: n.idle_count(),
+                    ejections: n.health.ejections_total(),
+                    ejected: n.health.is_ejected(),
+                    latency: c.latency.snapshot(),
                 },
             );
         }
@@ -193,10 +254,25 @@ impl Stats {
                 errors.insert(kind.as_str().to_owned(), v);
             }
         }
+        let cl = &self.cluster;
+        let refreshes = RefreshReason::ALL
+            .iter()
+            .zip(&cl.refreshes)
+            .filter(|(_, c)| c.load(Ordering::Relaxed) > 0)
+            .map(|(r, c)| (r.as_str().to_owned(), c.load(Ordering::Relaxed)))
+            .collect();
         StatsSnapshot {
             commands,
-            nodes,
+            nodes: node_stats,
             errors,
+            cluster: ClusterStats {
+                refreshes,
+                refresh_failures: cl.refresh_failures.load(Ordering::Relaxed),
+                moved: cl.moved.load(Ordering::Relaxed),
+                ask: cl.ask.load(Ordering::Relaxed),
+                retries: cl.retries.load(Ordering::Relaxed),
+                transient: cl.transient.load(Ordering::Relaxed),
+            },
         }
     }
 }
@@ -243,6 +319,10 @@ pub struct NodeStats {
     pub connect_errors: u64,
     /// Idle pooled connections now.
     pub idle_connections: usize,
+    /// Times this node was ejected by outlier detection.
+    pub ejections: u64,
+    /// Ejected right now.
+    pub ejected: bool,
     /// Round-trip latency of one batch to this node.
     pub latency: LatencyStats,
 }
@@ -256,6 +336,26 @@ pub struct StatsSnapshot {
     pub nodes: BTreeMap<String, NodeStats>,
     /// Failed calls by error kind.
     pub errors: BTreeMap<String, u64>,
+    /// Cluster-mode events (zero in other modes).
+    pub cluster: ClusterStats,
+}
+
+/// Cluster-mode events.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ClusterStats {
+    /// Topology refreshes by reason (`initial`, `interval`, `moved`, `failures`,
+    /// `uncovered`, `topology`).
+    pub refreshes: BTreeMap<String, u64>,
+    /// Refresh attempts where no node answered.
+    pub refresh_failures: u64,
+    /// MOVED redirects followed.
+    pub moved: u64,
+    /// ASK redirects followed.
+    pub ask: u64,
+    /// Requests retried on another node or connection.
+    pub retries: u64,
+    /// TRYAGAIN / CLUSTERDOWN / LOADING / MASTERDOWN replies retried after a backoff.
+    pub transient: u64,
 }
 
 #[cfg(test)]

@@ -46,8 +46,8 @@ fn route_cmd_dist_and_load() {
         out,
         format!(
             "user:1\t{}\n{{t}}x\t{}\n",
-            client.node_for(b"user:1"),
-            client.node_for(b"{t}x")
+            client.node_for(b"user:1").unwrap(),
+            client.node_for(b"{t}x").unwrap()
         )
     );
     let mut child = shardis()
@@ -62,8 +62,8 @@ fn route_cmd_dist_and_load() {
         out,
         format!(
             "a\t{}\nb\t{}\n",
-            client.node_for(b"a"),
-            client.node_for(b"b")
+            client.node_for(b"a").unwrap(),
+            client.node_for(b"b").unwrap()
         )
     );
 
@@ -115,10 +115,10 @@ fn route_cmd_dist_and_load() {
         "dist", "--config", &config, "--keys", "500", "--tag", "avgo",
     ]));
     assert_eq!(code, 0);
-    let node = client.node_for(b"avgo");
+    let node = client.node_for(b"avgo").unwrap();
     assert!(
         out.lines()
-            .any(|l| l.starts_with(node) && l.split_whitespace().nth(1) == Some("500")),
+            .any(|l| l.starts_with(&node) && l.split_whitespace().nth(1) == Some("500")),
         "{out}"
     );
 

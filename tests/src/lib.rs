@@ -2,6 +2,7 @@
 //! processes on free loopback ports, stops them even when a test fails (and, through
 //! `PR_SET_PDEATHSIG`, when the test process dies), and generates the command table.
 
+pub mod cluster;
 pub mod command_table;
 pub mod envoy;
 pub mod nutcracker;
@@ -9,6 +10,7 @@ pub mod ports;
 pub mod process;
 pub mod server;
 
+pub use cluster::Cluster;
 pub use server::{RedisServer, ServerOptions, StandaloneSet};
 
 use shardis::{Client, Config, ConfigBuilder, Mode};
@@ -35,10 +37,10 @@ pub fn client(set: &StandaloneSet, mode: Mode, hash_tags: bool) -> Client {
 /// Two keys with `prefix` that the client places on different nodes.
 pub fn keys_on_two_nodes(client: &Client, prefix: &str) -> (String, String) {
     let first = format!("{prefix}0");
-    let node = client.node_for(first.as_bytes()).to_owned();
+    let node = client.node_for(first.as_bytes()).unwrap().to_owned();
     for i in 1..10_000 {
         let k = format!("{prefix}{i}");
-        if client.node_for(k.as_bytes()) != node {
+        if client.node_for(k.as_bytes()).unwrap() != node {
             return (first, k);
         }
     }

@@ -24,6 +24,8 @@ pub struct ServerOptions {
 pub struct RedisServer {
     process: Guarded,
     port: u16,
+    /// Cluster bus port, for cluster nodes.
+    bus_port: Option<u16>,
     options: ServerOptions,
     dir: TempDir,
 }
@@ -40,17 +42,28 @@ impl RedisServer {
 
     /// Start a standalone server with options.
     pub fn start_with(options: ServerOptions) -> RedisServer {
+        RedisServer::start_inner(options, false)
+    }
+
+    /// Start a cluster-enabled node (no slots yet; see `Cluster`).
+    pub fn start_cluster_node(options: ServerOptions) -> RedisServer {
+        RedisServer::start_inner(options, true)
+    }
+
+    fn start_inner(options: ServerOptions, cluster: bool) -> RedisServer {
         let dir = TempDir::new("redis");
         let mut last_error = String::new();
         // A port can be taken between "free" and bind: try a few.
         for _ in 0..5 {
             let port = free_port();
-            match spawn(port, &options, &dir) {
+            let bus_port = cluster.then(free_port);
+            match spawn(port, bus_port, &options, &dir) {
                 Ok(mut process) => {
                     if wait_ready(&mut process, port, options.password.as_deref()) {
                         return RedisServer {
                             process,
                             port,
+                            bus_port,
                             options,
                             dir,
                         };
@@ -77,6 +90,35 @@ impl RedisServer {
     /// `127.0.0.1:port`.
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The cluster bus port (cluster nodes only).
+    pub fn bus_port(&self) -> u16 {
+        self.bus_port.unwrap_or(0)
+    }
+
+    /// Is the process running?
+    pub fn is_running(&mut self) -> bool {
+        self.process.is_running()
+    }
+
+    /// Run one command, returning errors instead of panicking (short timeouts).
+    pub fn try_cmd(&self, args: &[&str]) -> Result<Value, String> {
+        let mut info = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
+        if let Some(p) = &self.options.password {
+            info = info.set_password(p);
+        }
+        let ci = crate::connection_info(self.port).set_redis_settings(info);
+        let mut con = redis::Client::open(ci)
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(500)))
+            .map_err(|e| e.to_string())?;
+        con.set_read_timeout(Some(Duration::from_secs(5)))
+            .map_err(|e| e.to_string())?;
+        let mut c = redis::cmd(args[0]);
+        for a in &args[1..] {
+            c.arg(*a);
+        }
+        c.query(&mut con).map_err(|e| e.to_string())
     }
 
     /// The process id.
@@ -154,7 +196,7 @@ impl RedisServer {
     pub fn restart(&mut self) {
         self.process.kill();
         let ok = wait_until(Duration::from_secs(10), || {
-            match spawn(self.port, &self.options, &self.dir) {
+            match spawn(self.port, self.bus_port, &self.options, &self.dir) {
                 Ok(p) => {
                     self.process = p;
                     true
@@ -193,7 +235,12 @@ fn log_tail(dir: &TempDir) -> String {
     lines.into_iter().rev().collect::<Vec<_>>().join("\n")
 }
 
-fn spawn(port: u16, options: &ServerOptions, dir: &TempDir) -> std::io::Result<Guarded> {
+fn spawn(
+    port: u16,
+    bus_port: Option<u16>,
+    options: &ServerOptions,
+    dir: &TempDir,
+) -> std::io::Result<Guarded> {
     let mut cmd = Command::new(redis_server_binary());
     let d = dir.path();
     cmd.arg("--port")
@@ -223,6 +270,20 @@ fn spawn(port: u16, options: &ServerOptions, dir: &TempDir) -> std::io::Result<G
         cmd.arg("--user")
             .arg(user)
             .args(["on", &format!(">{pass}"), "~*", "&*", "+@all"]);
+    }
+    if let Some(bus) = bus_port {
+        cmd.args([
+            "--cluster-enabled",
+            "yes",
+            "--cluster-port",
+            &bus.to_string(),
+        ])
+        .arg("--cluster-config-file")
+        .arg(d.join(format!("nodes-{port}.conf")))
+        .args([
+            "--cluster-node-timeout",
+            &crate::cluster::NODE_TIMEOUT_MS.to_string(),
+        ]);
     }
     for (k, v) in &options.extra {
         cmd.arg(format!("--{k}")).arg(v);

@@ -71,8 +71,8 @@ fn assert_same_placement(
     for k in keys {
         let actual = &holder[k];
         *per_node.entry(actual.clone()).or_default() += 1;
-        let ours = client.node_for(k);
-        if ours != actual {
+        let ours = client.node_for(k).unwrap();
+        if ours != *actual {
             mismatches.push(format!(
                 "{:?}: proxy put it on {actual}, shardis says {ours}",
                 String::from_utf8_lossy(k)

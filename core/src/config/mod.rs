@@ -7,7 +7,7 @@ mod builder;
 mod duration;
 mod spec;
 mod url;
-mod validate;
+pub(crate) mod validate;
 
 use std::fmt;
 use std::hash::BuildHasher;

@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use crate::command::{Cmd, write_command};
+use crate::command::write_command;
 use crate::config::{Auth, Config};
 use crate::error::{Error, ErrorKind, Result};
 use crate::reply::Value;
@@ -250,17 +250,20 @@ impl Conn {
         Ok(convert(value).map_err(|e| e.with_node(&self.node)))
     }
 
-    /// Encode `cmd` into this connection's buffer, send it, read the reply.
-    pub(crate) fn request_cmd(&mut self, cmd: &Cmd, deadline: Instant) -> Result<Reply> {
+    /// Build a request in this connection's reusable buffer and send it.
+    pub(crate) fn send_built(
+        &mut self,
+        build: impl FnOnce(&mut Vec<u8>),
+        deadline: Instant,
+    ) -> Result<()> {
         let mut buf = std::mem::take(&mut self.wbuf);
         buf.clear();
-        cmd.write_resp(&mut buf);
+        build(&mut buf);
         let sent = self.send(&buf, deadline);
         if buf.capacity() <= MAX_KEPT_BUFFER {
             self.wbuf = buf;
         }
-        sent?;
-        self.recv(deadline)
+        sent
     }
 
     /// Is this idle connection still usable? Probes with a non-blocking peek when it has been

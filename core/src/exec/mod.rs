@@ -1,9 +1,12 @@
-//! Execution: the calling thread drives I/O (ARCHITECTURE §4). One node: write, read,
-//! retry by [`retry::decide`]. Several nodes: write every node's requests, then read every
-//! reply, each read bounded by the call's one deadline.
+//! Execution: the calling thread drives I/O (ARCHITECTURE §4). The [`engine`] runs jobs in
+//! rounds — write every node's requests, then read every reply, each read bounded by the
+//! call's one deadline — and applies [`retry::decide`], [`redirect::classify`] and
+//! [`health`] (outlier ejection). [`pipeline`] turns planned commands into jobs and merges
+//! the replies; [`transaction`] pins MULTI/EXEC to one node.
 
-pub(crate) mod batch;
-pub(crate) mod call;
+pub(crate) mod engine;
+pub(crate) mod health;
 pub(crate) mod pipeline;
+pub(crate) mod redirect;
 pub(crate) mod retry;
 pub mod transaction;

@@ -1,6 +1,6 @@
-//! Pipelines and multi-node commands: plan every command, put its (sub-)requests in the
-//! per-node batches, run the batches once, then assemble each command's reply — merged
-//! where it was split — in submission order (G5).
+//! Commands and pipelines: plan every command, turn each plan into engine jobs (one per
+//! target), run them together, then assemble each command's reply — merged where it was
+//! split or fanned out — in submission order (G5).
 
 use std::time::Instant;
 
@@ -10,106 +10,87 @@ use crate::command::table::{CommandSpec, Merge};
 use crate::error::{Error, ErrorKind, Result};
 use crate::reply::Value;
 use crate::reply::merge::{Part, merge};
-use crate::router::plan::{self, Plan};
+use crate::router::plan::{self, Layout, Plan};
 use crate::router::scan_cursor;
+use crate::topology::Target;
 
-use super::batch::{self, Batch};
+use super::engine::{Job, Request};
 
-/// How one command's reply is put together after the batches ran.
+/// How one command's reply is put together after the jobs ran.
 enum Assembly {
     Ready(Result<Value>),
-    Single {
-        batch: usize,
-        sub: usize,
-    },
+    Single(usize),
     Split {
         merge: Merge,
         key_count: usize,
-        parts: Vec<(usize, usize, usize, Vec<usize>)>,
+        parts: Vec<(usize, String, Vec<usize>)>,
     },
     Fanout {
         merge: Merge,
-        parts: Vec<(usize, usize, usize)>,
+        parts: Vec<(usize, String)>,
     },
     Scan {
-        node: usize,
-        batch: usize,
-        sub: usize,
+        job: usize,
+        index: usize,
+        count: usize,
     },
-    RandomKey,
-}
-
-struct Batches {
-    by_node: Vec<Option<usize>>,
-    list: Vec<Batch>,
-}
-
-impl Batches {
-    fn new(nodes: usize) -> Batches {
-        Batches {
-            by_node: vec![None; nodes],
-            list: Vec::new(),
-        }
-    }
-
-    fn push(
-        &mut self,
-        node: usize,
-        readonly: bool,
-        write: impl FnOnce(&mut Vec<u8>),
-    ) -> (usize, usize) {
-        let b = match self.by_node[node] {
-            Some(b) => b,
-            None => {
-                self.list.push(Batch::new(node));
-                self.by_node[node] = Some(self.list.len() - 1);
-                self.list.len() - 1
-            }
-        };
-        (b, self.list[b].push(readonly, write))
-    }
+    RandomKey(Vec<Target>),
 }
 
 impl Core {
-    /// Run a pipeline of commands.
-    pub(crate) fn pipeline(&self, cmds: &[Cmd]) -> Vec<Result<Value>> {
-        let start = Instant::now();
-        let deadline = start + self.config.timeout;
-        let items: Vec<_> = cmds
-            .iter()
+    /// Plan `cmds` against the current topology.
+    fn plan_all<'c>(
+        &self,
+        cmds: &'c [Cmd],
+        deadline: Instant,
+    ) -> Vec<(Option<&'static CommandSpec>, &'c Cmd, Result<Plan>)> {
+        let snapshot = match self.topology.cluster() {
+            Some(_) => match self.cluster_snapshot(deadline) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    return cmds
+                        .iter()
+                        .map(|c| (plan::resolve(c).ok(), c, Err(e.clone())))
+                        .collect();
+                }
+            },
+            None => None,
+        };
+        let layout = Layout {
+            topology: &self.topology,
+            nodes: &self.nodes,
+            hash_tags: self.config.hash_tags(),
+            snapshot: snapshot.as_deref(),
+        };
+        cmds.iter()
             .map(|cmd| match plan::resolve(cmd) {
-                Ok(spec) => (Some(spec), cmd, plan::plan(spec, cmd, &self.topology)),
+                Ok(spec) => (Some(spec), cmd, plan::plan(spec, cmd, &layout)),
                 Err(e) => (None, cmd, Err(e)),
             })
-            .collect();
-        let specs: Vec<_> = items.iter().map(|(s, _, _)| *s).collect();
-        let results = self.run_planned(items, deadline);
-        for (spec, r) in specs.into_iter().zip(&results) {
-            self.record(spec, start, r);
-        }
-        results
+            .collect()
     }
 
-    /// Execute planned commands together.
-    pub(crate) fn run_planned(
-        &self,
-        items: Vec<(Option<&'static CommandSpec>, &Cmd, Result<Plan>)>,
-        deadline: Instant,
-    ) -> Vec<Result<Value>> {
-        let mut batches = Batches::new(self.topology.nodes().len());
-        let mut assembly = Vec::with_capacity(items.len());
-        for (spec, cmd, planned) in &items {
+    /// Run commands (a pipeline, or a single command) and record their stats.
+    pub(crate) fn execute_all<'c>(&self, cmds: &'c [Cmd]) -> Vec<Result<Value>> {
+        let start = Instant::now();
+        let deadline = start + self.config.timeout;
+        let planned = self.plan_all(cmds, deadline);
+        let mut jobs: Vec<Job<'c>> = Vec::with_capacity(cmds.len());
+        let mut assembly = Vec::with_capacity(cmds.len());
+        for (spec, cmd, p) in &planned {
             let readonly = spec.is_some_and(|s| s.is_readonly());
-            let a = match planned {
+            let cmd: &Cmd = cmd;
+            let mut push = |target: Target, request: Request<'c>| {
+                jobs.push(Job {
+                    target,
+                    readonly,
+                    request,
+                });
+                jobs.len() - 1
+            };
+            let a = match p {
                 Err(e) => Assembly::Ready(Err(e.clone())),
-                Ok(Plan::Single(node)) => {
-                    let (batch, sub) = batches.push(*node, readonly, |b| cmd.write_resp(b));
-                    Assembly::Single { batch, sub }
-                }
-                Ok(Plan::AnyNode) => {
-                    let (batch, sub) = batches.push(0, readonly, |b| cmd.write_resp(b));
-                    Assembly::Single { batch, sub }
-                }
+                Ok(Plan::Single(target)) => Assembly::Single(push(*target, Request::Cmd(cmd))),
                 Ok(Plan::Split {
                     merge,
                     step,
@@ -118,11 +99,13 @@ impl Core {
                 }) => {
                     let parts = groups
                         .iter()
-                        .map(|(node, ordinals)| {
-                            let (batch, sub) = batches.push(*node, readonly, |b| {
-                                plan::split_part(cmd, *step, positions, ordinals, b)
-                            });
-                            (*node, batch, sub, ordinals.clone())
+                        .map(|(target, ordinals)| {
+                            let bytes = plan::split_part(cmd, *step, positions, ordinals);
+                            (
+                                push(*target, Request::Bytes(bytes)),
+                                format!("{target:?}"),
+                                ordinals.clone(),
+                            )
                         })
                         .collect();
                     Assembly::Split {
@@ -131,43 +114,57 @@ impl Core {
                         parts,
                     }
                 }
-                Ok(Plan::Fanout { merge, nodes }) => {
-                    let parts = nodes
+                Ok(Plan::Fanout { merge, targets }) => {
+                    let parts = targets
                         .iter()
-                        .map(|&node| {
-                            let (batch, sub) = batches.push(node, readonly, |b| cmd.write_resp(b));
-                            (node, batch, sub)
-                        })
+                        .map(|(target, label)| (push(*target, Request::Cmd(cmd)), label.clone()))
                         .collect();
                     Assembly::Fanout {
                         merge: *merge,
                         parts,
                     }
                 }
-                Ok(Plan::Scan { node, node_cursor }) => {
-                    let (batch, sub) =
-                        batches.push(*node, true, |b| plan::scan_request(cmd, *node_cursor, b));
+                Ok(Plan::Scan {
+                    target,
+                    index,
+                    count,
+                    node_cursor,
+                }) => {
+                    let job = push(
+                        *target,
+                        Request::Bytes(plan::scan_request(cmd, *node_cursor)),
+                    );
                     Assembly::Scan {
-                        node: *node,
-                        batch,
-                        sub,
+                        job,
+                        index: *index,
+                        count: *count,
                     }
                 }
-                Ok(Plan::RandomKey) => Assembly::RandomKey,
+                Ok(Plan::RandomKey) => {
+                    let layout_targets = self.keyspace_targets(deadline);
+                    Assembly::RandomKey(layout_targets)
+                }
             };
             assembly.push(a);
         }
 
-        batch::run(self, &mut batches.list, deadline);
-
-        let list = &mut batches.list;
-        let nodes = self.topology.nodes();
-        assembly
+        let mut replies: Vec<Option<Result<Value>>> = self
+            .run_jobs(&jobs, deadline)
             .into_iter()
-            .zip(&items)
+            .map(Some)
+            .collect();
+        let mut take = |i: usize| {
+            replies[i]
+                .take()
+                .unwrap_or_else(|| Err(Error::new(ErrorKind::Protocol, "missing reply")))
+        };
+
+        let results: Vec<Result<Value>> = assembly
+            .into_iter()
+            .zip(&planned)
             .map(|(a, (_, cmd, _))| match a {
                 Assembly::Ready(r) => r,
-                Assembly::Single { batch, sub } => list[batch].take(sub),
+                Assembly::Single(j) => take(j),
                 Assembly::Split {
                     merge: rule,
                     key_count,
@@ -175,10 +172,10 @@ impl Core {
                 } => {
                     let parts = parts
                         .into_iter()
-                        .map(|(node, batch, sub, key_ordinals)| Part {
-                            node: nodes[node].addr.clone(),
+                        .map(|(j, node, key_ordinals)| Part {
+                            node,
                             key_ordinals,
-                            reply: list[batch].take(sub),
+                            reply: take(j),
                         })
                         .collect();
                     merge(rule, key_count, parts)
@@ -186,25 +183,68 @@ impl Core {
                 Assembly::Fanout { merge: rule, parts } => {
                     let parts = parts
                         .into_iter()
-                        .map(|(node, batch, sub)| Part {
-                            node: nodes[node].addr.clone(),
+                        .map(|(j, node)| Part {
+                            node,
                             key_ordinals: Vec::new(),
-                            reply: list[batch].take(sub),
+                            reply: take(j),
                         })
                         .collect();
                     merge(rule, 0, parts)
                 }
-                Assembly::Scan { node, batch, sub } => list[batch]
-                    .take(sub)
-                    .and_then(|reply| rewrite_scan_reply(reply, node, nodes.len())),
-                Assembly::RandomKey => self.random_key(cmd, deadline),
+                Assembly::Scan { job, index, count } => {
+                    take(job).and_then(|r| rewrite_scan_reply(r, index, count))
+                }
+                Assembly::RandomKey(targets) => self.random_key(cmd, &targets, deadline),
             })
-            .collect()
+            .collect();
+        for ((spec, _, _), r) in planned.iter().zip(&results) {
+            self.record(*spec, start, r);
+        }
+        results
+    }
+
+    /// The keyspace's primaries as targets.
+    fn keyspace_targets(&self, deadline: Instant) -> Vec<Target> {
+        let snapshot = self
+            .topology
+            .cluster()
+            .and_then(|_| self.cluster_snapshot(deadline).ok());
+        let layout = Layout {
+            topology: &self.topology,
+            nodes: &self.nodes,
+            hash_tags: self.config.hash_tags(),
+            snapshot: snapshot.as_deref(),
+        };
+        layout.primaries().into_iter().map(|(t, _)| t).collect()
+    }
+
+    /// RANDOMKEY: a random primary first, then the others until one has a key.
+    fn random_key(&self, cmd: &Cmd, targets: &[Target], deadline: Instant) -> Result<Value> {
+        if targets.is_empty() {
+            return Ok(Value::Nil);
+        }
+        let start = (self.next_random() % targets.len() as u64) as usize;
+        let mut first_error = None;
+        for i in 0..targets.len() {
+            let job = Job {
+                target: targets[(start + i) % targets.len()],
+                readonly: true,
+                request: Request::Cmd(cmd),
+            };
+            match self.run_jobs(std::slice::from_ref(&job), deadline).pop() {
+                Some(Ok(Value::Nil)) | None => {}
+                Some(Ok(v)) => return Ok(v),
+                Some(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(Value::Nil), Err)
     }
 }
 
 /// Replace a node's `[next cursor, keys]` cursor with the combined cursor.
-fn rewrite_scan_reply(reply: Value, node: usize, nodes: usize) -> Result<Value> {
+fn rewrite_scan_reply(reply: Value, index: usize, count: usize) -> Result<Value> {
     let bad = || Error::new(ErrorKind::Protocol, "SCAN reply is not [cursor, keys]");
     let mut items = reply.into_array().ok_or_else(bad)?;
     if items.len() != 2 {
@@ -213,13 +253,8 @@ fn rewrite_scan_reply(reply: Value, node: usize, nodes: usize) -> Result<Value> 
     let next: u64 = items[0]
         .as_int()
         .and_then(|i| u64::try_from(i).ok())
-        .or_else(|| {
-            items[0]
-                .as_bytes()
-                .and_then(|b| std::str::from_utf8(b).ok()?.parse().ok())
-        })
         .ok_or_else(bad)?;
-    let combined = scan_cursor::encode(node, next, nodes)?;
+    let combined = scan_cursor::encode(index, next, count)?;
     items[0] = Value::Bulk(combined.to_string().into_bytes());
     Ok(Value::Array(items))
 }

@@ -1,5 +1,6 @@
 //! MULTI/EXEC/WATCH pinned to one node on one connection held for the transaction's life.
-//! Every key (watched or queued) must live on that node: otherwise a cross-shard error is
+//! Every key (watched or queued) must live on that node — in one slot, in cluster mode,
+//! where the primary of that slot runs it: otherwise a cross-shard error is
 //! returned before anything is sent. Queued commands go out as one
 //! `MULTI … EXEC` write.
 
@@ -13,13 +14,18 @@ use crate::conn::Conn;
 use crate::error::{Error, ErrorKind, Result};
 use crate::process;
 use crate::reply::Value;
-use crate::router::plan;
+use crate::router::plan::{self, Layout};
+use crate::topology::Target;
+use crate::topology::nodes::NodeId;
 
 /// A transaction in progress. Dropping it without [`Transaction::exec`] discards it (a
 /// connection with an active WATCH is closed rather than reused).
 pub struct Transaction {
     core: Arc<Core>,
-    node: Option<usize>,
+    /// The unit (node or slot) every key must share.
+    target: Option<Target>,
+    /// The node the connection goes to (resolved when it opens).
+    node: Option<NodeId>,
     conn: Option<Conn>,
     watching: bool,
     /// A connection failed while WATCH was active: EXEC must not run unwatched.
@@ -42,6 +48,7 @@ impl Transaction {
     pub(crate) fn new(core: Arc<Core>) -> Transaction {
         Transaction {
             core,
+            target: None,
             node: None,
             conn: None,
             watching: false,
@@ -70,10 +77,9 @@ impl Transaction {
             ));
         }
         crate::command::keys::check_arity(spec, cmd)?;
-        let topo = &self.core.topology;
-        let node = match spec.route {
-            // In a transaction every key must be on one node, split commands included.
-            Route::Keyed | Route::Split { .. } => plan::single_node(spec, cmd, topo)?,
+        let unit = match spec.route {
+            // In a transaction every key must be in one unit, split commands included.
+            Route::Keyed | Route::Split { .. } => plan::single_unit(spec, cmd, &self.layout())?,
             Route::AnyNode => None,
             _ => {
                 return Err(Error::new(
@@ -85,35 +91,55 @@ impl Transaction {
                 ));
             }
         };
-        self.pin_node(node, spec.name)
+        self.pin_unit(unit, spec.name)
+    }
+
+    fn layout(&self) -> Layout<'_> {
+        Layout {
+            topology: &self.core.topology,
+            nodes: &self.core.nodes,
+            hash_tags: self.core.config.hash_tags(),
+            snapshot: None,
+        }
+    }
+
+    fn describe(&self, t: Target) -> String {
+        match t {
+            Target::Node(id) => self.core.nodes.get(id).addr.clone(),
+            Target::Slot(s) | Target::PrimaryOf(s) => format!("slot {s}"),
+            Target::Any => "any node".into(),
+        }
     }
 
     /// Pin `node` (None: keyless, no constraint), or check it is the pinned one.
-    fn pin_node(&mut self, node: Option<usize>, name: &str) -> Result<()> {
-        let Some(node) = node else { return Ok(()) };
-        match self.node {
-            Some(pinned) if pinned != node => {
-                let topo = &self.core.topology;
-                Err(Error::new(
-                    ErrorKind::CrossShard,
-                    format!(
-                        "transaction is pinned to {} but '{name}' has keys on {}; nothing was sent; use a common {{hash tag}}",
-                        topo.node(pinned).addr,
-                        topo.node(node).addr
-                    ),
-                ))
-            }
+    fn pin_unit(&mut self, unit: Option<Target>, name: &str) -> Result<()> {
+        let Some(unit) = unit else { return Ok(()) };
+        match self.target {
+            Some(pinned) if pinned != unit => Err(Error::new(
+                ErrorKind::CrossShard,
+                format!(
+                    "transaction is pinned to {} but '{name}' has keys on {}; nothing was sent; use a common {{hash tag}}",
+                    self.describe(pinned),
+                    self.describe(unit)
+                ),
+            )),
             _ => {
-                self.node = Some(node);
+                self.target = Some(unit);
                 Ok(())
             }
         }
     }
 
     fn conn(&mut self, deadline: Instant) -> Result<&mut Conn> {
-        let node = *self.node.get_or_insert(0);
         if self.conn.is_none() {
-            let (conn, _) = self.core.checkout(node, deadline)?;
+            let target = *self.target.get_or_insert(Target::Any);
+            let node = self.core.primary_of(target, deadline)?;
+            let (conn, _) = self
+                .core
+                .nodes
+                .get(node)
+                .checkout(&self.core.settings, deadline)?;
+            self.node = Some(node);
             self.conn = Some(conn);
         }
         self.conn
@@ -154,8 +180,8 @@ impl Transaction {
         }
         // WATCH's route is "unsupported" as a plain command; its keys still pin the node.
         let spec = plan::resolve(&cmd)?;
-        let node = plan::single_node(spec, &cmd, &self.core.topology)?;
-        self.pin_node(node, spec.name)?;
+        let unit = plan::single_unit(spec, &cmd, &self.layout())?;
+        self.pin_unit(unit, spec.name)?;
         let mut buf = Vec::new();
         cmd.write_resp(&mut buf);
         let deadline = self.core.deadline();
@@ -200,8 +226,12 @@ impl Transaction {
     }
 
     /// The pinned node, if any.
-    pub fn node(&self) -> Option<&str> {
-        self.node.map(|n| self.core.topology.node(n).addr.as_str())
+    pub fn node(&self) -> Option<String> {
+        let target = self.target?;
+        self.core
+            .primary_of(target, self.core.deadline())
+            .ok()
+            .map(|n| self.core.nodes.get(n).addr.clone())
     }
 
     /// Send `MULTI`, the queued commands and `EXEC` in one write. Returns the EXEC reply:
@@ -255,7 +285,7 @@ impl Transaction {
         if let (Some(node), Some(conn)) = (self.node, self.conn.take())
             && !self.watching
         {
-            self.core.checkin(node, conn);
+            self.core.nodes.get(node).checkin(conn);
         }
         result
     }
@@ -270,7 +300,7 @@ impl Transaction {
             && !self.watching
             && self.generation == process::generation()
         {
-            self.core.checkin(node, conn);
+            self.core.nodes.get(node).checkin(conn);
         }
     }
 }

@@ -2,4 +2,5 @@
 //! (sub-)requests and how their replies merge. Pure: no I/O, unit-tested without a server.
 
 pub(crate) mod plan;
+pub(crate) mod read_from;
 pub(crate) mod scan_cursor;

@@ -1,35 +1,104 @@
 //! The plan of one command: where it goes and how replies merge, decided from the command
-//! table row alone. Cross-shard and argument errors are found here, before anything is sent.
+//! table row alone. The unit of placement is the node (standalone modes) or the slot
+//! (cluster mode: multi-key commands must stay in one slot). Cross-unit and argument
+//! errors are found here, before anything is sent.
 
 use crate::command::Cmd;
 use crate::command::keys::{check_arity, for_each_key, key_positions};
 use crate::command::table::{self, CommandSpec, Merge, Route};
 use crate::error::{Error, ErrorKind, Result};
-use crate::topology::Topology;
+use crate::topology::cluster::snapshot::Snapshot;
+use crate::topology::nodes::Nodes;
+use crate::topology::{Target, Topology};
 
 use super::scan_cursor;
 
 /// Where a command goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Plan {
-    /// The whole command to one node.
-    Single(usize),
-    /// Any one node (keyless): the first reachable.
-    AnyNode,
-    /// Split per node. `groups`: node → ordinals of the keys it gets; `positions[k]` is the
+    /// The whole command to one target.
+    Single(Target),
+    /// Split per unit. `groups`: target → ordinals of the keys it gets; `positions[k]` is the
     /// argument index of key `k`; `step` arguments per key.
     Split {
         merge: Merge,
         step: usize,
         positions: Vec<usize>,
-        groups: Vec<(usize, Vec<usize>)>,
+        groups: Vec<(Target, Vec<usize>)>,
     },
-    /// The whole command to each of `nodes`.
-    Fanout { merge: Merge, nodes: Vec<usize> },
-    /// SCAN of one node's cursor.
-    Scan { node: usize, node_cursor: u64 },
-    /// RANDOMKEY over the nodes.
+    /// The whole command to each target (labelled by node address for per-node replies).
+    Fanout {
+        merge: Merge,
+        targets: Vec<(Target, String)>,
+    },
+    /// SCAN of the `index`-th of `count` keyspace targets, at its own cursor.
+    Scan {
+        target: Target,
+        index: usize,
+        count: usize,
+        node_cursor: u64,
+    },
+    /// RANDOMKEY over the keyspace targets.
     RandomKey,
+}
+
+/// What the planner needs to know about the topology.
+pub(crate) struct Layout<'a> {
+    pub topology: &'a Topology,
+    pub nodes: &'a Nodes,
+    pub hash_tags: Option<[u8; 2]>,
+    /// The cluster snapshot (cluster mode).
+    pub snapshot: Option<&'a Snapshot>,
+}
+
+impl Layout<'_> {
+    #[inline]
+    fn unit_of(&self, key: &[u8]) -> Target {
+        self.topology.unit_of(key, self.hash_tags)
+    }
+
+    fn describe(&self, t: Target) -> String {
+        match t {
+            Target::Node(id) => self.nodes.get(id).addr.clone(),
+            Target::Slot(s) | Target::PrimaryOf(s) => format!("slot {s}"),
+            Target::Any => "any node".into(),
+        }
+    }
+
+    /// The primaries that make up the keyspace, in a stable order.
+    pub(crate) fn primaries(&self) -> Vec<(Target, String)> {
+        match self.snapshot {
+            Some(s) => s
+                .shards
+                .iter()
+                .map(|sh| {
+                    (
+                        Target::PrimaryOf(sh.first_slot),
+                        self.nodes.get(sh.primary).addr.clone(),
+                    )
+                })
+                .collect(),
+            None => self
+                .topology
+                .static_nodes()
+                .iter()
+                .map(|&id| (Target::Node(id), self.nodes.get(id).addr.clone()))
+                .collect(),
+        }
+    }
+
+    /// Every node (cluster: replicas too).
+    fn every_node(&self) -> Vec<(Target, String)> {
+        let mut all = self.primaries();
+        if let Some(s) = self.snapshot {
+            for sh in &s.shards {
+                for &r in &sh.replicas {
+                    all.push((Target::Node(r), self.nodes.get(r).addr.clone()));
+                }
+            }
+        }
+        all
+    }
 }
 
 /// Look up a command (its subcommand for containers like `CONFIG GET`).
@@ -55,70 +124,66 @@ pub(crate) fn resolve(cmd: &Cmd) -> Result<&'static CommandSpec> {
     Ok(spec)
 }
 
-fn cross_shard(
+/// The single unit of every key of `cmd` (`None` if it has no keys), or a cross-shard /
+/// cross-slot error naming two keys.
+pub(crate) fn single_unit(
     spec: &CommandSpec,
     cmd: &Cmd,
-    a: (usize, usize),
-    b: (usize, usize),
-    topo: &Topology,
-) -> Error {
-    let key = |i: usize| String::from_utf8_lossy(cmd.get(i).unwrap_or_default()).into_owned();
-    let hint = if topo.hash_tags() {
-        "give them a common {hash tag}"
-    } else {
-        "turn on hash_tags and give them a common {hash tag}"
-    };
-    Error::new(
-        ErrorKind::CrossShard,
-        format!(
-            "keys of '{}' are on different nodes ('{}' on {}, '{}' on {}); nothing was sent; {hint}",
-            spec.name,
-            key(a.0),
-            topo.node(a.1).addr,
-            key(b.0),
-            topo.node(b.1).addr
-        ),
-    )
-}
-
-/// The single node of every key of `cmd`, `None` if it has no keys.
-pub(crate) fn single_node(spec: &CommandSpec, cmd: &Cmd, topo: &Topology) -> Result<Option<usize>> {
-    let mut first: Option<(usize, usize)> = None;
-    let mut conflict: Option<(usize, usize)> = None;
+    layout: &Layout<'_>,
+) -> Result<Option<Target>> {
+    let mut first: Option<(usize, Target)> = None;
+    let mut conflict: Option<(usize, Target)> = None;
     for_each_key(spec, cmd, |pos| {
         if conflict.is_some() {
             return;
         }
-        let node = topo.node_for_key(cmd.get(pos).unwrap_or_default());
+        let unit = layout.unit_of(cmd.get(pos).unwrap_or_default());
         match first {
-            None => first = Some((pos, node)),
-            Some((_, n)) if n != node => conflict = Some((pos, node)),
+            None => first = Some((pos, unit)),
+            Some((_, u)) if u != unit => conflict = Some((pos, unit)),
             Some(_) => {}
         }
     })?;
     if let (Some(a), Some(b)) = (first, conflict) {
-        return Err(cross_shard(spec, cmd, a, b, topo));
+        let key = |i: usize| String::from_utf8_lossy(cmd.get(i).unwrap_or_default()).into_owned();
+        let (what, hint) = match layout.topology.cluster() {
+            Some(_) => ("slots", "give them a common {hash tag}"),
+            None if layout.hash_tags.is_some() => ("nodes", "give them a common {hash tag}"),
+            None => (
+                "nodes",
+                "turn on hash_tags and give them a common {hash tag}",
+            ),
+        };
+        return Err(Error::new(
+            ErrorKind::CrossShard,
+            format!(
+                "keys of '{}' are in different {what} ('{}' on {}, '{}' on {}); nothing was sent; {hint}",
+                spec.name,
+                key(a.0),
+                layout.describe(a.1),
+                key(b.0),
+                layout.describe(b.1)
+            ),
+        ));
     }
-    Ok(first.map(|(_, n)| n))
+    Ok(first.map(|(_, u)| u))
 }
 
 /// Plan `cmd` (already resolved to `spec`).
-pub(crate) fn plan(spec: &'static CommandSpec, cmd: &Cmd, topo: &Topology) -> Result<Plan> {
+pub(crate) fn plan(spec: &'static CommandSpec, cmd: &Cmd, layout: &Layout<'_>) -> Result<Plan> {
     check_arity(spec, cmd)?;
-    let n = topo.nodes().len();
     match spec.route {
-        Route::Keyed => Ok(match single_node(spec, cmd, topo)? {
-            Some(node) => Plan::Single(node),
-            None => Plan::AnyNode,
-        }),
+        Route::Keyed => Ok(Plan::Single(
+            single_unit(spec, cmd, layout)?.unwrap_or(Target::Any),
+        )),
         Route::Split { step, merge } => {
             let positions = key_positions(spec, cmd)?;
-            let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+            let mut groups: Vec<(Target, Vec<usize>)> = Vec::new();
             for (ordinal, &pos) in positions.iter().enumerate() {
-                let node = topo.node_for_key(cmd.get(pos).unwrap_or_default());
-                match groups.iter_mut().find(|(g, _)| *g == node) {
+                let unit = layout.unit_of(cmd.get(pos).unwrap_or_default());
+                match groups.iter_mut().find(|(g, _)| *g == unit) {
                     Some((_, ords)) => ords.push(ordinal),
-                    None => groups.push((node, vec![ordinal])),
+                    None => groups.push((unit, vec![ordinal])),
                 }
             }
             if groups.len() == 1 {
@@ -131,19 +196,32 @@ pub(crate) fn plan(spec: &'static CommandSpec, cmd: &Cmd, topo: &Topology) -> Re
                 groups,
             })
         }
-        Route::AllShards(merge) | Route::AllNodes(merge) => Ok(if n == 1 {
-            Plan::Single(0)
-        } else {
-            Plan::Fanout {
-                merge,
-                nodes: (0..n).collect(),
-            }
-        }),
-        Route::AnyNode => Ok(Plan::AnyNode),
+        Route::AllShards(merge) | Route::AllNodes(merge) => {
+            let targets = if matches!(spec.route, Route::AllNodes(_)) {
+                layout.every_node()
+            } else {
+                layout.primaries()
+            };
+            Ok(match targets.as_slice() {
+                [(only, _)] => Plan::Single(*only),
+                _ => Plan::Fanout { merge, targets },
+            })
+        }
+        Route::AnyNode => Ok(Plan::Single(Target::Any)),
         Route::Scan => {
+            let primaries = layout.primaries();
             let cursor = cmd.get(1).unwrap_or(b"0");
-            let (node, node_cursor) = scan_cursor::decode(cursor, n)?;
-            Ok(Plan::Scan { node, node_cursor })
+            let (index, node_cursor) = scan_cursor::decode(cursor, primaries.len().max(1))?;
+            let target = primaries
+                .get(index)
+                .map(|(t, _)| *t)
+                .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "invalid cursor"))?;
+            Ok(Plan::Scan {
+                target,
+                index,
+                count: primaries.len(),
+                node_cursor,
+            })
         }
         Route::RandomKey => Ok(Plan::RandomKey),
         Route::Unsupported(why) => Err(Error::new(
@@ -159,25 +237,28 @@ pub(crate) fn split_part(
     step: usize,
     positions: &[usize],
     ordinals: &[usize],
-    out: &mut Vec<u8>,
-) {
+) -> Vec<u8> {
     let mut indices = Vec::with_capacity(ordinals.len() * step);
     for &k in ordinals {
         let p = positions[k];
         indices.extend(p..p + step);
     }
-    cmd.write_resp_subset(cmd.get(0).unwrap_or_default(), &indices, out);
+    let mut out = Vec::new();
+    cmd.write_resp_subset(cmd.get(0).unwrap_or_default(), &indices, &mut out);
+    out
 }
 
 /// SCAN with the node's own cursor in place of the client's.
-pub(crate) fn scan_request(cmd: &Cmd, node_cursor: u64, out: &mut Vec<u8>) {
+pub(crate) fn scan_request(cmd: &Cmd, node_cursor: u64) -> Vec<u8> {
     let cursor = node_cursor.to_string();
     let args: Vec<&[u8]> = cmd
         .args()
         .enumerate()
         .map(|(i, a)| if i == 1 { cursor.as_bytes() } else { a })
         .collect();
-    crate::command::write_command(out, &args);
+    let mut out = Vec::new();
+    crate::command::write_command(&mut out, &args);
+    out
 }
 
 #[cfg(test)]
@@ -185,101 +266,167 @@ mod tests {
     use super::*;
     use crate::config::{Config, Mode};
 
-    fn topo(n: usize, tags: bool) -> Topology {
-        let mut b = Config::builder().mode(Mode::RingHash).hash_tags(tags);
-        for i in 0..n {
-            b = b.node(&format!("127.0.0.1:{}", 7001 + i));
-        }
-        Topology::from_config(&b.build().unwrap()).unwrap()
+    struct Fixture {
+        topology: Topology,
+        nodes: Nodes,
+        tags: Option<[u8; 2]>,
     }
 
-    fn plan_of(t: &Topology, args: &[&str]) -> Result<Plan> {
-        let cmd = Cmd::from_args(args);
-        plan(resolve(&cmd)?, &cmd, t)
+    impl Fixture {
+        fn standalone(n: usize, tags: bool) -> Fixture {
+            let mut b = Config::builder().mode(Mode::RingHash).hash_tags(tags);
+            for i in 0..n {
+                b = b.node(&format!("127.0.0.1:{}", 7001 + i));
+            }
+            let config = b.build().unwrap();
+            let nodes = Nodes::new(1);
+            let topology = Topology::from_config(&config, &nodes).unwrap();
+            Fixture {
+                topology,
+                nodes,
+                tags: config.hash_tags(),
+            }
+        }
+
+        fn cluster() -> Fixture {
+            let config = Config::builder()
+                .mode(Mode::Cluster)
+                .node("127.0.0.1:7000")
+                .build()
+                .unwrap();
+            let nodes = Nodes::new(1);
+            let topology = Topology::from_config(&config, &nodes).unwrap();
+            Fixture {
+                topology,
+                nodes,
+                tags: config.hash_tags(),
+            }
+        }
+
+        fn layout(&self) -> Layout<'_> {
+            Layout {
+                topology: &self.topology,
+                nodes: &self.nodes,
+                hash_tags: self.tags,
+                snapshot: None,
+            }
+        }
+
+        fn plan(&self, args: &[&str]) -> Result<Plan> {
+            let cmd = Cmd::from_args(args);
+            plan(resolve(&cmd)?, &cmd, &self.layout())
+        }
     }
 
     #[test]
-    fn keyed_commands_go_to_their_node() {
-        let t = topo(3, false);
-        let node = t.node_for_key(b"user:1");
-        assert_eq!(plan_of(&t, &["GET", "user:1"]).unwrap(), Plan::Single(node));
+    fn keyed_commands_go_to_their_unit() {
+        let f = Fixture::standalone(3, false);
+        let unit = f.layout().unit_of(b"user:1");
+        assert_eq!(f.plan(&["GET", "user:1"]).unwrap(), Plan::Single(unit));
         assert_eq!(
-            plan_of(&t, &["EVAL", "return 1", "0"]).unwrap(),
-            Plan::AnyNode
+            f.plan(&["EVAL", "return 1", "0"]).unwrap(),
+            Plan::Single(Target::Any)
+        );
+        let c = Fixture::cluster();
+        assert_eq!(
+            c.plan(&["GET", "foo"]).unwrap(),
+            Plan::Single(Target::Slot(12182))
         );
     }
 
     #[test]
-    fn mget_splits_and_single_node_mget_does_not() {
-        let t = topo(3, true);
-        match plan_of(&t, &["MGET", "a", "b", "c", "d", "e", "f"]).unwrap() {
+    fn mget_splits_and_single_unit_mget_does_not() {
+        let f = Fixture::standalone(3, true);
+        match f.plan(&["MGET", "a", "b", "c", "d", "e", "f"]).unwrap() {
             Plan::Split {
                 groups, positions, ..
             } => {
                 assert!(groups.len() > 1);
                 assert_eq!(positions, vec![1, 2, 3, 4, 5, 6]);
-                let total: usize = groups.iter().map(|(_, g)| g.len()).sum();
-                assert_eq!(total, 6);
+                assert_eq!(groups.iter().map(|(_, g)| g.len()).sum::<usize>(), 6);
             }
             other => panic!("{other:?}"),
         }
-        let node = t.node_for_key(b"t");
+        let unit = f.layout().unit_of(b"t");
         assert_eq!(
-            plan_of(&t, &["MGET", "{t}a", "{t}b"]).unwrap(),
-            Plan::Single(node)
+            f.plan(&["MGET", "{t}a", "{t}b"]).unwrap(),
+            Plan::Single(unit)
+        );
+    }
+
+    #[test]
+    fn cluster_splits_by_slot_not_by_node() {
+        let c = Fixture::cluster();
+        match c.plan(&["MGET", "{a}1", "{a}2", "{b}1"]).unwrap() {
+            Plan::Split { groups, .. } => {
+                assert_eq!(groups.len(), 2);
+                assert_eq!(groups[0].1, vec![0, 1]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = c.plan(&["RENAME", "a", "b"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::CrossShard);
+        assert!(
+            e.message().contains("different slots") && e.message().contains("slot 15495"),
+            "{e}"
         );
     }
 
     #[test]
     fn cross_shard_is_an_error_naming_keys_and_nodes() {
-        let t = topo(3, false);
-        // Find two keys on different nodes.
+        let f = Fixture::standalone(3, false);
         let (a, b) = (0..100)
             .map(|i| format!("k{i}"))
             .find_map(|k| {
+                let l = f.layout();
                 let other = (0..100)
                     .map(|j| format!("o{j}"))
-                    .find(|o| t.node_for_key(o.as_bytes()) != t.node_for_key(k.as_bytes()))?;
+                    .find(|o| l.unit_of(o.as_bytes()) != l.unit_of(k.as_bytes()))?;
                 Some((k, other))
             })
             .unwrap();
-        let e = plan_of(&t, &["RENAME", &a, &b]).unwrap_err();
+        let e = f.plan(&["RENAME", &a, &b]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::CrossShard);
         assert!(
             e.message().contains(&a) && e.message().contains("hash_tags"),
             "{e}"
         );
-        let e = plan_of(&t, &["MSETNX", &a, "1", &b, "2"]).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::CrossShard);
+        assert_eq!(
+            f.plan(&["MSETNX", &a, "1", &b, "2"]).unwrap_err().kind(),
+            ErrorKind::CrossShard
+        );
     }
 
     #[test]
     fn whole_keyspace_and_unsupported() {
-        let t = topo(3, false);
-        assert_eq!(
-            plan_of(&t, &["DBSIZE"]).unwrap(),
-            Plan::Fanout {
-                merge: Merge::Sum,
-                nodes: vec![0, 1, 2]
+        let f = Fixture::standalone(3, false);
+        match f.plan(&["DBSIZE"]).unwrap() {
+            Plan::Fanout { merge, targets } => {
+                assert_eq!(merge, Merge::Sum);
+                assert_eq!(targets.len(), 3);
+                assert_eq!(targets[1].1, "127.0.0.1:7002");
             }
-        );
+            other => panic!("{other:?}"),
+        }
         assert_eq!(
-            plan_of(&t, &["SCAN", "4"]).unwrap(),
+            f.plan(&["SCAN", "4"]).unwrap(),
             Plan::Scan {
-                node: 1,
+                target: Target::Node(1),
+                index: 1,
+                count: 3,
                 node_cursor: 1
             }
         );
         assert_eq!(
-            plan_of(&t, &["MULTI"]).unwrap_err().kind(),
+            f.plan(&["MULTI"]).unwrap_err().kind(),
             ErrorKind::Unsupported
         );
         assert_eq!(
-            plan_of(&t, &["NOSUCH"]).unwrap_err().kind(),
+            f.plan(&["NOSUCH"]).unwrap_err().kind(),
             ErrorKind::Unsupported
         );
         assert_eq!(
-            plan_of(&t, &["GET"]).unwrap_err().kind(),
+            f.plan(&["GET"]).unwrap_err().kind(),
             ErrorKind::InvalidArgument
         );
     }
@@ -287,8 +434,7 @@ mod tests {
     #[test]
     fn split_part_keeps_values_with_keys() {
         let cmd = Cmd::from_args(["MSET", "a", "1", "b", "2", "c", "3"]);
-        let mut out = Vec::new();
-        split_part(&cmd, 2, &[1, 3, 5], &[0, 2], &mut out);
+        let out = split_part(&cmd, 2, &[1, 3, 5], &[0, 2]);
         assert_eq!(
             out,
             b"*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nc\r\n$1\r\n3\r\n"

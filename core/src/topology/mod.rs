@@ -1,78 +1,97 @@
-//! Topology: which nodes exist and where each key lives. Standalone shard sets are a fixed
-//! list with a placement table built once; Redis Cluster (a later issue) will be an
-//! immutable slot-map snapshot behind the same two questions: "which node holds this key"
-//! and "which nodes make up the keyspace".
+//! Topology: which nodes exist and where each key lives. A standalone shard set is a fixed
+//! node list with a placement table built once; a Redis Cluster is an immutable slot-map
+//! snapshot refreshed as the cluster changes. Both answer the router's two questions —
+//! which unit (node or slot) holds a key, and which targets make up the keyspace.
+
+pub(crate) mod cluster;
+pub(crate) mod nodes;
 
 use crate::config::{Config, Mode};
 use crate::error::{Error, Result};
 use crate::hash::Placement;
+use crate::hash::slot::Slot;
 use crate::hash::tag::hashed_part;
+use nodes::{NodeId, Nodes};
 
-/// One node shardis talks to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct NodeInfo {
-    /// `host:port` (identity in stats, errors and `node_for`).
-    pub addr: String,
-    pub host: String,
-    pub port: u16,
+/// Where a request goes, resolved to a node at execution time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Target {
+    /// A fixed node.
+    Node(NodeId),
+    /// The shard serving a slot (primary or replica per the read policy).
+    Slot(u16),
+    /// The primary of the shard serving a slot (fan-outs to every primary).
+    PrimaryOf(u16),
+    /// Any node (keyless commands).
+    Any,
 }
 
 /// A fixed shard set with its placement.
-#[derive(Debug)]
-pub(crate) struct Topology {
-    nodes: Vec<NodeInfo>,
+pub(crate) struct StaticTopology {
     placement: Placement,
-    hash_tags: Option<[u8; 2]>,
+    /// Node id of each configured node, in configuration order.
+    ids: Vec<NodeId>,
+}
+
+/// The topology of one core.
+pub(crate) enum Topology {
+    /// ring_hash, maglev, ketama, modula, jump.
+    Static(StaticTopology),
+    /// Redis Cluster.
+    Cluster(cluster::ClusterTopology),
 }
 
 impl Topology {
-    pub(crate) fn from_config(config: &Config) -> Result<Topology> {
-        let placement = Placement::build(config).ok_or_else(|| {
-            Error::config(
-                "mode",
-                format!(
-                    "{:?} is not available in this version of shardis (standalone modes: ring_hash, maglev, ketama, modula, jump)",
-                    Mode::Cluster.as_str()
-                ),
-            )
-        })?;
+    pub(crate) fn from_config(config: &Config, nodes: &Nodes) -> Result<Topology> {
+        if config.mode() == Mode::Cluster {
+            return Ok(Topology::Cluster(cluster::ClusterTopology::new(config)));
+        }
+        let placement =
+            Placement::build(config).ok_or_else(|| Error::config("mode", "no placement"))?;
         if config.nodes().len() > usize::from(u16::MAX) {
             return Err(Error::config("nodes", "more than 65535 nodes"));
         }
-        let nodes = config
-            .nodes()
-            .iter()
-            .map(|n| NodeInfo {
-                addr: n.addr.clone(),
-                host: n.host.clone(),
-                port: n.port,
-            })
-            .collect();
-        Ok(Topology {
-            nodes,
-            placement,
-            hash_tags: config.hash_tags(),
-        })
+        let mut ids = Vec::with_capacity(config.nodes().len());
+        for (i, n) in config.nodes().iter().enumerate() {
+            let id = nodes
+                .intern(&n.addr)
+                .map_err(|e| Error::config(&format!("nodes[{i}].addr"), e.message()))?;
+            if ids.contains(&id) {
+                return Err(Error::config(
+                    &format!("nodes[{i}].addr"),
+                    "the same node as an earlier entry",
+                ));
+            }
+            ids.push(id);
+        }
+        Ok(Topology::Static(StaticTopology { placement, ids }))
     }
 
-    /// The node index holding `key`.
+    /// The cluster topology, in cluster mode.
     #[inline]
-    pub(crate) fn node_for_key(&self, key: &[u8]) -> usize {
-        self.placement.locate(hashed_part(key, self.hash_tags))
+    pub(crate) fn cluster(&self) -> Option<&cluster::ClusterTopology> {
+        match self {
+            Topology::Cluster(c) => Some(c),
+            Topology::Static(_) => None,
+        }
     }
 
-    /// All nodes (the primaries making up the keyspace).
-    pub(crate) fn nodes(&self) -> &[NodeInfo] {
-        &self.nodes
+    /// The unit (node in standalone modes, slot in cluster mode) of a key.
+    #[inline]
+    pub(crate) fn unit_of(&self, key: &[u8], hash_tags: Option<[u8; 2]>) -> Target {
+        match self {
+            Topology::Static(s) => {
+                Target::Node(s.ids[s.placement.locate(hashed_part(key, hash_tags))])
+            }
+            Topology::Cluster(_) => Target::Slot(Slot::of(hashed_part(key, Some(*b"{}"))).get()),
+        }
     }
 
-    /// Node by index.
-    pub(crate) fn node(&self, i: usize) -> &NodeInfo {
-        &self.nodes[i]
-    }
-
-    /// Are hash tags on?
-    pub(crate) fn hash_tags(&self) -> bool {
-        self.hash_tags.is_some()
+    /// Configured node ids (standalone modes).
+    pub(crate) fn static_nodes(&self) -> &[NodeId] {
+        match self {
+            Topology::Static(s) => &s.ids,
+            Topology::Cluster(_) => &[],
+        }
     }
 }

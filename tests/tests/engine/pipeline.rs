@@ -60,7 +60,7 @@ fn a_dead_node_fails_only_its_own_commands() {
     let replies = c.pipeline(&cmds);
     let mut failed = 0;
     for (k, r) in keys.iter().zip(&replies) {
-        if c.node_for(k.as_bytes()) == dead {
+        if c.node_for(k.as_bytes()).unwrap() == dead {
             let e = r.as_ref().unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
             assert_eq!(e.node(), Some(dead.as_str()));
@@ -85,7 +85,7 @@ fn transaction_runs_on_the_node_of_its_keys() {
     tx.queue(Cmd::from_args(["LPUSH", "{acct}:a", "x"]))
         .unwrap();
     let node = tx.node().unwrap().to_owned();
-    assert_eq!(node, c.node_for(b"{acct}:a"));
+    assert_eq!(node, c.node_for(b"{acct}:a").unwrap());
     let result = tx.exec().unwrap().into_array().unwrap();
     assert_eq!(result[0], Value::Status("OK".into()));
     assert_eq!(result[1], Value::Int(15));

@@ -66,16 +66,16 @@ pub(crate) fn run(args: &DistArgs) -> Result<ExitCode, shardis::Error> {
     }
     let tag = args.tag.as_deref();
     let mode = client.config().mode().as_str();
-    let nodes = client.nodes();
+    let before = server_counts(&client);
     println!(
         "mode {mode}, {} nodes: writing {} hashes {:?} … in pipelines of {}",
-        nodes.len(),
+        before.len(),
         args.keys,
         key_name(tag, 1),
         args.batch
     );
     let start = Instant::now();
-    let mut written: BTreeMap<String, u64> = nodes.iter().map(|n| (n.clone(), 0)).collect();
+    let mut written: BTreeMap<String, u64> = before.keys().map(|n| (n.clone(), 0)).collect();
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     let mut i = 1;
     while i <= args.keys {
@@ -101,7 +101,11 @@ pub(crate) fn run(args: &DistArgs) -> Result<ExitCode, shardis::Error> {
             match r {
                 Ok(_) => {
                     *written
-                        .entry(client.node_for(k.as_bytes()).to_owned())
+                        .entry(
+                            client
+                                .node_for(k.as_bytes())
+                                .unwrap_or_else(|e| format!("({})", e.kind())),
+                        )
                         .or_default() += 1
                 }
                 Err(e) => *errors.entry(e.kind().as_str().to_owned()).or_default() += 1,
@@ -111,6 +115,9 @@ pub(crate) fn run(args: &DistArgs) -> Result<ExitCode, shardis::Error> {
     }
     let took = start.elapsed();
     let on_server = server_counts(&client);
+    for node in on_server.keys() {
+        written.entry(node.clone()).or_insert(0);
+    }
     let total: u64 = written.values().sum();
     println!(
         "{:<24} {:>10} {:>8} {:>12}",

@@ -7,9 +7,11 @@ pub(crate) fn run(config: &str, keys: Vec<String>) -> Result<ExitCode, shardis::
     let client = crate::open(config)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut emit = |key: &[u8]| {
+    let mut emit = |key: &[u8]| -> Result<(), shardis::Error> {
+        let node = client.node_for(key)?;
         let _ = out.write_all(key);
-        let _ = writeln!(out, "\t{}", client.node_for(key));
+        let _ = writeln!(out, "\t{node}");
+        Ok(())
     };
     if keys.is_empty() {
         for line in std::io::stdin().lock().split(b'\n') {
@@ -18,11 +20,11 @@ pub(crate) fn run(config: &str, keys: Vec<String>) -> Result<ExitCode, shardis::
             if line.last() == Some(&b'\r') {
                 line.pop();
             }
-            emit(&line);
+            emit(&line)?;
         }
     } else {
         for k in &keys {
-            emit(k.as_bytes());
+            emit(k.as_bytes())?;
         }
     }
     Ok(ExitCode::SUCCESS)
