@@ -244,6 +244,38 @@ impl Cluster {
             .unwrap_or_else(|| panic!("slot {slot} uncovered"))
     }
 
+    /// Start a new empty primary and introduce it to the cluster; returns its index.
+    pub fn add_node(&mut self) -> usize {
+        let node = RedisServer::start_cluster_node(ServerOptions::default());
+        self.nodes[0].cmd(&[
+            "CLUSTER",
+            "MEET",
+            "127.0.0.1",
+            &node.port().to_string(),
+            &node.bus_port().to_string(),
+        ]);
+        self.nodes.push(node);
+        let total = self.nodes.len();
+        let ok = wait_until(Duration::from_secs(20), || {
+            self.nodes.iter().all(|n| {
+                n.try_cmd(&["CLUSTER", "NODES"])
+                    .map(|v| parse_nodes(&text(&v)).len() == total)
+                    .unwrap_or(false)
+            })
+        });
+        assert!(ok, "new node not known everywhere: {}", self.describe());
+        self.wait_healthy();
+        total - 1
+    }
+
+    /// The first replica of the primary at `primary`.
+    pub fn replica_of(&self, primary: &str) -> String {
+        self.shards()
+            .get(primary)
+            .and_then(|r| r.first().cloned())
+            .unwrap_or_else(|| panic!("{primary} has no replica: {}", self.describe()))
+    }
+
     /// Manual failover: the replica at `replica_addr` takes over (graceful, no data loss).
     pub fn failover(&self, replica_addr: &str) {
         let r = &self.nodes[self.index_of(replica_addr)];

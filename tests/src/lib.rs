@@ -5,9 +5,11 @@
 pub mod cluster;
 pub mod command_table;
 pub mod envoy;
+pub mod fake;
 pub mod nutcracker;
 pub mod ports;
 pub mod process;
+pub mod proxy;
 pub mod server;
 
 pub use cluster::Cluster;

@@ -190,6 +190,8 @@ fn main() {
         );
     }
     println!();
-    println!("node_for (hash tag + murmur2 + ring lookup + address copy): {route_ns:.0} ns per key");
+    println!(
+        "node_for (hash tag + murmur2 + ring lookup + address copy): {route_ns:.0} ns per key"
+    );
     println!("goal: time ratio ≤ 1.05");
 }

@@ -34,6 +34,9 @@ pub(crate) struct ConnSettings {
     pub keepalive: Option<Duration>,
     pub auth: Option<Auth>,
     pub db: i64,
+    /// Send `READONLY` (cluster mode with a read policy that uses replicas; harmless on a
+    /// primary, so every connection gets it and a node's role may change freely).
+    pub readonly: bool,
 }
 
 impl ConnSettings {
@@ -43,6 +46,8 @@ impl ConnSettings {
             keepalive: c.tcp_keepalive,
             auth: c.auth.clone(),
             db: c.db,
+            readonly: c.mode == crate::config::Mode::Cluster
+                && c.read_from != crate::config::ReadFrom::Primary,
         }
     }
 }
@@ -146,7 +151,7 @@ impl Conn {
 
     fn handshake(&mut self, settings: &ConnSettings, deadline: Instant) -> Result<()> {
         let mut buf = Vec::new();
-        let mut expected = 0;
+        let mut steps: Vec<&str> = Vec::new();
         if let Some(auth) = &settings.auth {
             match &auth.username {
                 Some(user) => write_command(
@@ -155,13 +160,17 @@ impl Conn {
                 ),
                 None => write_command(&mut buf, &[b"AUTH", auth.password.expose().as_bytes()]),
             }
-            expected += 1;
+            steps.push("authentication failed");
         }
         if settings.db != 0 {
             write_command(&mut buf, &[b"SELECT", settings.db.to_string().as_bytes()]);
-            expected += 1;
+            steps.push("SELECT failed");
         }
-        if expected == 0 {
+        if settings.readonly {
+            write_command(&mut buf, &[b"READONLY"]);
+            steps.push("READONLY failed");
+        }
+        if steps.is_empty() {
             return Ok(());
         }
         let node = self.node.clone();
@@ -174,14 +183,9 @@ impl Conn {
             }
         };
         self.send(&buf, deadline).map_err(as_connect)?;
-        for step in 0..expected {
+        for what in steps {
             let reply = self.recv(deadline).map_err(as_connect)?;
             if let Err(e) = reply {
-                let what = if step == 0 && settings.auth.is_some() {
-                    "authentication failed"
-                } else {
-                    "SELECT failed"
-                };
                 // The server's message (WRONGPASS …) never contains the password.
                 return Err(
                     Error::new(ErrorKind::Auth, format!("{what}: {}", e.message()))

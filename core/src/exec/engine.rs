@@ -102,6 +102,13 @@ fn timeout_error() -> Error {
     Error::new(ErrorKind::Timeout, "call deadline passed")
 }
 
+/// Out of time: every pending job ends with the last error it saw (or a timeout).
+fn finish_pending(states: &mut [State]) {
+    for st in states.iter_mut().filter(|s| s.done.is_none()) {
+        st.done = Some(Err(st.last_error.take().unwrap_or_else(timeout_error)));
+    }
+}
+
 impl Core {
     /// Run `jobs`; one result per job, in order.
     pub(crate) fn run_jobs(&self, jobs: &[Job<'_>], deadline: Instant) -> Vec<Result<Value>> {
@@ -279,9 +286,7 @@ impl Core {
                 break;
             }
             if Instant::now() >= deadline {
-                for st in states.iter_mut().filter(|s| s.done.is_none()) {
-                    st.done = Some(Err(st.last_error.take().unwrap_or_else(timeout_error)));
-                }
+                finish_pending(&mut states);
                 break;
             }
             if let Some((reason, urgent)) = between.refresh {
@@ -292,7 +297,12 @@ impl Core {
             }
             if let Some(pause) = between.backoff {
                 let remaining = deadline.saturating_duration_since(Instant::now());
-                std::thread::sleep(pause.min(remaining));
+                if pause >= remaining {
+                    // No time for another attempt: report what the last attempt saw.
+                    finish_pending(&mut states);
+                    break;
+                }
+                std::thread::sleep(pause);
             }
         }
         states

@@ -11,7 +11,9 @@ pub(crate) struct ShardView {
     pub ranges: Vec<(u16, u16)>,
     /// `host:port` of the primary.
     pub primary: String,
-    /// `host:port` of replicas that can serve reads (online; for SLOTS: all listed).
+    /// `host:port` of replicas that are not failed (a `loading` one answers `-LOADING`,
+    /// which moves the read elsewhere; Redis 7.0 also says `loading` for a replica that has
+    /// not replicated anything yet).
     pub replicas: Vec<String>,
 }
 
@@ -125,9 +127,12 @@ pub(crate) fn parse_shards(reply: &Value, host: &str) -> Result<View> {
             let health = field(&np, "health")
                 .and_then(text)
                 .unwrap_or_else(|| "online".into());
+            // Redis 7.0 says "fail", later versions "failed". A failed old primary stays in
+            // its shard's list with role "master" after its replica took over.
+            let failed = health == "fail" || health == "failed";
             match role.as_str() {
-                "master" if health != "failed" => primary = Some(addr),
-                "replica" if health == "online" => replicas.push(addr),
+                "master" if !failed && primary.is_none() => primary = Some(addr),
+                "replica" if !failed => replicas.push(addr),
                 _ => {}
             }
         }
@@ -227,7 +232,7 @@ mod tests {
                 Value::Array(vec![
                     node(7001, "master", "online"),
                     node(7004, "replica", "online"),
-                    node(7005, "replica", "loading"),
+                    node(7005, "replica", "fail"),
                 ]),
             ]),
             Value::Array(vec![
@@ -239,7 +244,10 @@ mod tests {
                     Value::Int(16383),
                 ]),
                 b("nodes"),
-                Value::Array(vec![node(7000, "master", "online")]),
+                Value::Array(vec![
+                    node(7000, "master", "online"),
+                    node(7009, "master", "fail"),
+                ]),
             ]),
         ]);
         let v = parse_shards(&reply, "127.0.0.1").unwrap();
@@ -249,7 +257,7 @@ mod tests {
         assert_eq!(
             v.shards[1].replicas,
             vec!["127.0.0.1:7004".to_string()],
-            "loading replicas are skipped"
+            "failed replicas are skipped"
         );
     }
 

@@ -197,6 +197,11 @@ impl Core {
             return Ok(snap);
         }
         loop {
+            // Another thread may have loaded it while this one waited.
+            let snap = cluster.current();
+            if !snap.is_empty() {
+                return Ok(snap);
+            }
             match self.refresh_topology(RefreshReason::Initial, true, deadline) {
                 Ok(true) => return Ok(cluster.current()),
                 Ok(false) => {
