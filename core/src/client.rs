@@ -119,10 +119,7 @@ impl Client {
 
     /// Run one command.
     pub fn execute(&self, cmd: &Cmd) -> Result<Value> {
-        self.core
-            .execute_all(std::slice::from_ref(cmd))
-            .pop()
-            .unwrap_or(Ok(Value::Nil))
+        self.core.execute_one(cmd)
     }
 
     /// Run one command given as an argv (`client.query(["SET", "k", "v"])`).

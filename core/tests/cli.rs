@@ -141,3 +141,60 @@ fn route_cmd_dist_and_load() {
         "{summary}"
     );
 }
+
+#[test]
+fn cluster_mode_route_cmd_dist_and_load() {
+    let cluster = shardis_tests::Cluster::start(3, 1);
+    let dir = shardis_tests::process::TempDir::new("cli-cluster");
+    let path = dir.path().join("cluster.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "mode = \"cluster\"\nnodes = [{:?}]\nread_from = \"prefer_replica\"\n",
+            cluster.nodes[0].addr()
+        ),
+    )
+    .unwrap();
+    let config = path.display().to_string();
+    let client = shardis::Client::new(shardis::Config::from_file(&config).unwrap()).unwrap();
+
+    let (code, out) = run(shardis().args(["route", "--config", &config, "foo", "{foo}bar"]));
+    assert_eq!(code, 0);
+    let owner = client.node_for(b"foo").unwrap();
+    assert_eq!(out, format!("foo\t{owner}\n{{foo}}bar\t{owner}\n"));
+    assert_eq!(
+        run(shardis().args(["cmd", "--config", &config, "SET", "foo", "1"])),
+        (0, "OK\n".into())
+    );
+    assert_eq!(
+        run(shardis().args(["cmd", "--config", &config, "DBSIZE"])),
+        (0, "(integer) 1\n".into())
+    );
+
+    let (code, out) =
+        run(shardis().args(["dist", "--config", &config, "--keys", "3000", "--flush"]));
+    assert_eq!(code, 0, "{out}");
+    let primaries = cluster.shards();
+    let mut total = 0;
+    for p in primaries.keys() {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(p.as_str()))
+            .unwrap_or_else(|| panic!("{p} missing: {out}"));
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cols[1], cols[3], "routed = on server: {line}");
+        total += cols[1].parse::<usize>().unwrap();
+    }
+    assert_eq!(total, 3000, "{out}");
+    let (code, out) = run(shardis().args([
+        "load",
+        "--config",
+        &config,
+        "--seconds",
+        "1",
+        "--clients",
+        "2",
+    ]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.lines().last().unwrap().contains("errors 0"), "{out}");
+}

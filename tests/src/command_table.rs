@@ -23,6 +23,13 @@ pub const OVERRIDES: &[(&str, &str, &str)] = &[
         "Route::RandomKey",
         "a random node, retried on others while empty",
     ),
+    (
+        "wait",
+        "Route::AnyNode",
+        "WAIT counts acknowledgements of one connection's writes: fanned out over pooled \
+         connections it means nothing; run it with Transaction::query on the connection that \
+         wrote",
+    ),
 ];
 
 /// Connection-state commands: they would change (or depend on) one pooled connection.

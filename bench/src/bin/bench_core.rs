@@ -1,8 +1,10 @@
-//! Core benchmark (issue #2): routed GET and SET through shardis (ring_hash over 3 local
-//! redis-servers) against the `redis` crate talking directly to one node, one client,
-//! one thread, in the same run. Rounds alternate between the two so machine noise hits
-//! both alike; the reported ratio is the median of per-round time ratios
-//! (shardis time per op ÷ direct time per op; goal ≤ 1.05).
+//! Core benchmark (issue #2): routed GET and SET through shardis against the `redis` crate
+//! talking directly to one node, one client thread, in the same run. Rounds alternate
+//! between the variants so machine noise hits all alike; reported figures are medians over
+//! rounds. Two measures per variant:
+//! - wall time per op → ops/s and time ratios (shardis ÷ direct; goal ≤ 1.05);
+//! - the client thread's CPU time per op (`getrusage(RUSAGE_THREAD)`): what the client
+//!   library itself costs, without the loopback round trip and the scheduler noise.
 //!
 //! `cargo run --release -p shardis-bench --bin bench-core [-- --rounds 15 --ops 20000]`
 
@@ -25,17 +27,33 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-#[derive(Default)]
-struct Row {
-    op: &'static str,
-    direct_ops: Vec<f64>,
-    shardis_ops: Vec<f64>,
-    single_ops: Vec<f64>,
-    direct3_ops: Vec<f64>,
-    ratios: Vec<f64>,
-    single_ratios: Vec<f64>,
-    routed_vs_direct3: Vec<f64>,
+fn thread_cpu() -> f64 {
+    // SAFETY: getrusage with a valid out pointer.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut u) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
 }
+
+/// Wall and CPU seconds of `f`.
+fn measure(f: impl FnOnce()) -> (f64, f64) {
+    let (t, c) = (Instant::now(), thread_cpu());
+    f();
+    (t.elapsed().as_secs_f64(), thread_cpu() - c)
+}
+
+#[derive(Default)]
+struct Series {
+    wall: Vec<f64>,
+    cpu: Vec<f64>,
+}
+
+const VARIANTS: [&str; 4] = [
+    "direct, 1 node",
+    "shardis, same node",
+    "direct, 3 nodes",
+    "shardis ring_hash, 3 nodes",
+];
 
 fn main() {
     let rounds = arg("--rounds", 15);
@@ -44,32 +62,28 @@ fn main() {
     let value = vec![b'v'; 100];
     let keys: Vec<String> = (0..1000).map(|i| format!("bench:{i}")).collect();
 
-    // Direct: the redis crate's synchronous connection to node 0 (its defaults).
+    // Direct: the redis crate's synchronous connection to node 0 (its defaults), and one
+    // connection per node with the routing precomputed (a hand-written client's floor).
     let mut direct = set.servers[0].connection();
-    // shardis: ring_hash over all three nodes (every call routed), and over node 0 only.
-    let routed = shardis::Client::new(
-        builder(&set, Mode::RingHash, false)
-            .build()
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let mut direct3: Vec<redis::Connection> = set.servers.iter().map(|s| s.connection()).collect();
+    let routed =
+        shardis::Client::new(builder(&set, Mode::RingHash, false).build().unwrap()).unwrap();
     let single = shardis::Client::new(
         shardis::Config::builder()
             .mode(Mode::RingHash)
             .node(&set.servers[0].addr())
             .build()
-            .unwrap_or_else(|e| panic!("{e}")),
+            .unwrap(),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
-    // Direct to all three nodes, routing precomputed (a hand-written client's cost floor).
-    let mut direct3: Vec<redis::Connection> = set.servers.iter().map(|s| s.connection()).collect();
+    .unwrap();
+    let addrs = set.addrs();
     let node_of: Vec<usize> = keys
         .iter()
         .map(|k| {
-            set.addrs()
+            addrs
                 .iter()
                 .position(|a| *a == routed.node_for(k.as_bytes()).unwrap())
-                .unwrap_or(0)
+                .unwrap()
         })
         .collect();
     for k in &keys {
@@ -77,18 +91,14 @@ fn main() {
             .arg(k)
             .arg(&value)
             .query(&mut direct)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         routed
             .execute(&Cmd::new("SET").with(k).with(&value))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
     }
 
-    let mut rows = Vec::new();
+    let mut table = Vec::new();
     for op in ["GET", "SET"] {
-        let mut row = Row {
-            op,
-            ..Row::default()
-        };
         let make = |i: usize| {
             let k = &keys[i % keys.len()];
             if op == "GET" {
@@ -97,101 +107,107 @@ fn main() {
                 Cmd::new("SET").with(k).with(&value)
             }
         };
-        // Warm-up.
-        for i in 0..2000 {
-            routed.execute(&make(i)).unwrap_or_else(|e| panic!("{e}"));
-            single.execute(&make(i)).unwrap_or_else(|e| panic!("{e}"));
+        let raw = |i: usize| {
             let mut c = redis::cmd(op);
             c.arg(&keys[i % keys.len()]);
             if op == "SET" {
                 c.arg(&value);
             }
-            let _: redis::Value = c.query(&mut direct).unwrap_or_else(|e| panic!("{e}"));
+            c
+        };
+        let mut series: [Series; 4] = Default::default();
+        // Warm-up.
+        for i in 0..2000 {
+            routed.execute(&make(i)).unwrap();
+            single.execute(&make(i)).unwrap();
+            let _: redis::Value = raw(i).query(&mut direct).unwrap();
         }
         for _ in 0..rounds {
-            let t = Instant::now();
-            for i in 0..ops {
-                let k = &keys[i % keys.len()];
-                let v: redis::Value = if op == "GET" {
-                    redis::cmd("GET").arg(k).query(&mut direct)
-                } else {
-                    redis::cmd("SET").arg(k).arg(&value).query(&mut direct)
-                }
-                .unwrap_or_else(|e| panic!("{e}"));
-                std::hint::black_box(v);
+            let runs: [(f64, f64); 4] = [
+                measure(|| {
+                    for i in 0..ops {
+                        let v: redis::Value = raw(i).query(&mut direct).unwrap();
+                        std::hint::black_box(v);
+                    }
+                }),
+                measure(|| {
+                    for i in 0..ops {
+                        std::hint::black_box(single.execute(&make(i)).unwrap());
+                    }
+                }),
+                measure(|| {
+                    for i in 0..ops {
+                        let v: redis::Value =
+                            raw(i).query(&mut direct3[node_of[i % keys.len()]]).unwrap();
+                        std::hint::black_box(v);
+                    }
+                }),
+                measure(|| {
+                    for i in 0..ops {
+                        std::hint::black_box(routed.execute(&make(i)).unwrap());
+                    }
+                }),
+            ];
+            for (s, (wall, cpu)) in series.iter_mut().zip(runs) {
+                s.wall.push(wall);
+                s.cpu.push(cpu);
             }
-            let direct_s = t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            for i in 0..ops {
-                std::hint::black_box(routed.execute(&make(i)).unwrap_or_else(|e| panic!("{e}")));
-            }
-            let routed_s = t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            for i in 0..ops {
-                std::hint::black_box(single.execute(&make(i)).unwrap_or_else(|e| panic!("{e}")));
-            }
-            let single_s = t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            for i in 0..ops {
-                let k = &keys[i % keys.len()];
-                let con = &mut direct3[node_of[i % keys.len()]];
-                let v: redis::Value = if op == "GET" {
-                    redis::cmd("GET").arg(k).query(con)
-                } else {
-                    redis::cmd("SET").arg(k).arg(&value).query(con)
-                }
-                .unwrap_or_else(|e| panic!("{e}"));
-                std::hint::black_box(v);
-            }
-            let direct3_s = t.elapsed().as_secs_f64();
-            row.direct3_ops.push(ops as f64 / direct3_s);
-            row.routed_vs_direct3.push(routed_s / direct3_s);
-            row.direct_ops.push(ops as f64 / direct_s);
-            row.shardis_ops.push(ops as f64 / routed_s);
-            row.single_ops.push(ops as f64 / single_s);
-            row.ratios.push(routed_s / direct_s);
-            row.single_ratios.push(single_s / direct_s);
         }
-        rows.push(row);
+        // Per-round ratios, then the median.
+        let ratio = |a: usize, b: usize, cpu: bool| {
+            let pick = |s: &Series| if cpu { s.cpu.clone() } else { s.wall.clone() };
+            median(
+                pick(&series[a])
+                    .iter()
+                    .zip(pick(&series[b]))
+                    .map(|(x, y)| x / y)
+                    .collect(),
+            )
+        };
+        let wall_ratio_1 = ratio(1, 0, false);
+        let wall_ratio_3 = ratio(3, 2, false);
+        let cpu_ratio_1 = ratio(1, 0, true);
+        let cpu_ratio_3 = ratio(3, 2, true);
+        let per_op_us = |s: &Series, cpu: bool| {
+            median(if cpu { s.cpu.clone() } else { s.wall.clone() }) / ops as f64 * 1e6
+        };
+        table.push((
+            op,
+            series
+                .iter()
+                .map(|s| (ops as f64 / median(s.wall.clone()), per_op_us(s, true)))
+                .collect::<Vec<_>>(),
+            wall_ratio_1,
+            wall_ratio_3,
+            cpu_ratio_1,
+            cpu_ratio_3,
+        ));
     }
-
-    // In-process routing cost alone: key → node.
-    let t = Instant::now();
-    let n = 1_000_000;
-    for i in 0..n {
-        std::hint::black_box(routed.node_for(keys[i % keys.len()].as_bytes()).ok());
-    }
-    let route_ns = t.elapsed().as_nanos() as f64 / n as f64;
 
     println!(
         "shardis core benchmark: 1 client thread, 100-byte values, {rounds} rounds × {ops} ops, loopback"
     );
     println!(
-        "direct = redis crate 1.8 sync Connection (its defaults); ratios are time per op, shardis ÷ baseline (< 1 = shardis faster)"
+        "direct = redis crate 1.8 sync Connection (its defaults); ratios: shardis ÷ direct (< 1 = shardis cheaper)"
     );
     println!();
-    println!(
-        "| op | direct, 1 node | shardis, same node | ratio | direct, 3 nodes (routing precomputed) | shardis ring_hash, 3 nodes | ratio | ratio vs direct 1 node |"
-    );
-    println!(
-        "|----|---------------:|-------------------:|------:|--------------------------------------:|---------------------------:|------:|-----------------------:|"
-    );
-    for r in rows {
-        println!(
-            "| {} | {:.0}/s | {:.0}/s | {:.3} | {:.0}/s | {:.0}/s | {:.3} | {:.3} |",
-            r.op,
-            median(r.direct_ops),
-            median(r.single_ops),
-            median(r.single_ratios),
-            median(r.direct3_ops),
-            median(r.shardis_ops),
-            median(r.routed_vs_direct3),
-            median(r.ratios)
-        );
+    println!("| op | variant | ops/s | client CPU µs/op |");
+    println!("|----|---------|------:|-----------------:|");
+    for (op, figures, ..) in &table {
+        for (name, (ops_s, cpu_us)) in VARIANTS.iter().zip(figures) {
+            println!("| {op} | {name} | {ops_s:.0} | {cpu_us:.2} |");
+        }
     }
     println!();
     println!(
-        "node_for (hash tag + murmur2 + ring lookup + address copy): {route_ns:.0} ns per key"
+        "| op | time ratio, same node | time ratio, 3 nodes | CPU ratio, same node | CPU ratio, 3 nodes |"
     );
+    println!(
+        "|----|----------------------:|--------------------:|---------------------:|-------------------:|"
+    );
+    for (op, _, w1, w3, c1, c3) in &table {
+        println!("| {op} | {w1:.3} | {w3:.3} | {c1:.3} | {c3:.3} |");
+    }
+    println!();
     println!("goal: time ratio ≤ 1.05");
 }

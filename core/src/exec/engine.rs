@@ -9,16 +9,18 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use smallvec::SmallVec;
+
 use crate::client::Core;
 use crate::command::Cmd;
 use crate::conn::Conn;
 use crate::error::{Error, ErrorKind, Result};
 use crate::reply::Value;
-use crate::router::read_from::{self, NoCandidate};
+use crate::router::read_from::{self, Candidates, NoCandidate};
 use crate::stats::RefreshReason;
 use crate::topology::Target;
 use crate::topology::cluster::snapshot::Snapshot;
-use crate::topology::nodes::NodeId;
+use crate::topology::nodes::{Node, NodeId};
 
 use super::redirect::{Redirect, classify};
 use super::retry::{self, Action, Stage};
@@ -32,6 +34,22 @@ const MAX_BACKOFF: Duration = Duration::from_millis(100);
 /// Connection retries per request in cluster mode (next replica, primary, the new primary
 /// after a failover); the deadline bounds them too.
 const CLUSTER_MAX_RETRIES: u32 = 16;
+
+/// Indices of the jobs sent to one node in a round.
+type Members = SmallVec<[usize; 4]>;
+
+/// Requests written to one node, waiting for their replies.
+struct Flight {
+    node_id: NodeId,
+    node: Arc<Node>,
+    conn: Conn,
+    members: Members,
+    sent_at: Instant,
+    deadline: Instant,
+}
+
+/// One result per job, in order (inline for a single command).
+pub(crate) type Replies = SmallVec<[Result<Value>; 1]>;
 
 /// What a job sends.
 pub(crate) enum Request<'a> {
@@ -62,7 +80,7 @@ struct State {
     node: Option<NodeId>,
     asking: bool,
     /// Nodes that failed this request (not chosen again while others remain).
-    tried: Vec<NodeId>,
+    tried: SmallVec<[NodeId; 2]>,
     /// Another candidate exists besides `node` (reads may then use a shorter budget).
     has_alternative: bool,
     redirects: u32,
@@ -111,8 +129,8 @@ fn finish_pending(states: &mut [State]) {
 
 impl Core {
     /// Run `jobs`; one result per job, in order.
-    pub(crate) fn run_jobs(&self, jobs: &[Job<'_>], deadline: Instant) -> Vec<Result<Value>> {
-        let mut states: Vec<State> = (0..jobs.len()).map(|_| State::default()).collect();
+    pub(crate) fn run_jobs(&self, jobs: &[Job<'_>], deadline: Instant) -> Replies {
+        let mut states: SmallVec<[State; 1]> = (0..jobs.len()).map(|_| State::default()).collect();
         let cluster = self.topology.cluster();
         let mut snapshot: Option<Arc<Snapshot>> = None;
         if cluster.is_some() {
@@ -121,11 +139,11 @@ impl Core {
                 Err(e) => return jobs.iter().map(|_| Err(e.clone())).collect(),
             }
         }
-        let mut candidates = Vec::with_capacity(4);
+        let mut candidates = Candidates::new();
         loop {
             let mut between = Between::default();
             // 1. Resolve pending jobs to nodes.
-            let mut by_node: Vec<(NodeId, Vec<usize>)> = Vec::new();
+            let mut by_node: SmallVec<[(NodeId, Members); 4]> = SmallVec::new();
             for (i, (job, st)) in jobs.iter().zip(states.iter_mut()).enumerate() {
                 if st.done.is_some() {
                     continue;
@@ -174,12 +192,12 @@ impl Core {
                 let node = st.node.unwrap_or_default();
                 match by_node.iter_mut().find(|(n, _)| *n == node) {
                     Some((_, v)) => v.push(i),
-                    None => by_node.push((node, vec![i])),
+                    None => by_node.push((node, smallvec::smallvec![i])),
                 }
             }
 
             // 2. Connect and write every node's requests.
-            let mut flights: Vec<(NodeId, Conn, Vec<usize>, Instant, Instant)> = Vec::new();
+            let mut flights: SmallVec<[Flight; 4]> = SmallVec::new();
             for (node_id, members) in by_node {
                 let node = self.nodes.get(node_id);
                 let now = Instant::now();
@@ -213,7 +231,14 @@ impl Core {
                             }
                         };
                         match conn.send_built(build, node_deadline) {
-                            Ok(()) => flights.push((node_id, conn, members, now, node_deadline)),
+                            Ok(()) => flights.push(Flight {
+                                node_id,
+                                node,
+                                conn,
+                                members,
+                                sent_at: now,
+                                deadline: node_deadline,
+                            }),
                             Err(e) => {
                                 for &i in &members {
                                     self.conn_failure(
@@ -232,8 +257,15 @@ impl Core {
             }
 
             // 3. Read every reply, node by node, in order.
-            for (node_id, mut conn, members, sent_at, node_deadline) in flights {
-                let node = self.nodes.get(node_id);
+            for Flight {
+                node_id,
+                node,
+                mut conn,
+                members,
+                sent_at,
+                deadline: node_deadline,
+            } in flights
+            {
                 let mut broken: Option<(usize, Error)> = None;
                 for (k, &i) in members.iter().enumerate() {
                     let reply = if states[i].asking {

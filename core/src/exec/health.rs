@@ -75,6 +75,7 @@ impl Health {
     /// Out of selection right now?
     #[inline]
     pub(crate) fn is_ejected(&self) -> bool {
+        // Never ejected (the common case): no clock read.
         let until = self.ejected_until_ms.load(Ordering::Relaxed);
         until != 0 && until > now_ms()
     }

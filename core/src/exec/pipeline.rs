@@ -13,6 +13,7 @@ use crate::reply::merge::{Part, merge};
 use crate::router::plan::{self, Layout, Plan};
 use crate::router::scan_cursor;
 use crate::topology::Target;
+use crate::topology::cluster::snapshot::Snapshot;
 
 use super::engine::{Job, Request};
 
@@ -38,6 +39,63 @@ enum Assembly {
 }
 
 impl Core {
+    fn layout<'a>(&'a self, snapshot: Option<&'a Snapshot>) -> Layout<'a> {
+        Layout {
+            topology: &self.topology,
+            nodes: &self.nodes,
+            hash_tags: self.config.hash_tags(),
+            snapshot,
+        }
+    }
+
+    /// Run one command: the common case, without a pipeline's bookkeeping when it goes to
+    /// one target.
+    pub(crate) fn execute_one(&self, cmd: &Cmd) -> Result<Value> {
+        let start = Instant::now();
+        let deadline = start + self.config.timeout;
+        let spec = match plan::resolve(cmd) {
+            Ok(s) => s,
+            Err(e) => {
+                let r = Err(e);
+                self.record(None, start, &r);
+                return r;
+            }
+        };
+        let snapshot = match self.topology.cluster() {
+            Some(_) => match self.cluster_snapshot(deadline) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    let r = Err(e);
+                    self.record(Some(spec), start, &r);
+                    return r;
+                }
+            },
+            None => None,
+        };
+        let result = match plan::plan(spec, cmd, &self.layout(snapshot.as_deref())) {
+            Ok(Plan::Single(target)) => {
+                let job = Job {
+                    target,
+                    readonly: spec.is_readonly(),
+                    request: Request::Cmd(cmd),
+                };
+                self.run_jobs(std::slice::from_ref(&job), deadline)
+                    .pop()
+                    .unwrap_or_else(|| Err(Error::new(ErrorKind::Protocol, "missing reply")))
+            }
+            // Split, fan-out, SCAN, RANDOMKEY: the general path (it records the stats).
+            Ok(_) => {
+                return self
+                    .execute_all(std::slice::from_ref(cmd))
+                    .pop()
+                    .unwrap_or_else(|| Err(Error::new(ErrorKind::Protocol, "missing reply")));
+            }
+            Err(e) => Err(e),
+        };
+        self.record(Some(spec), start, &result);
+        result
+    }
+
     /// Plan `cmds` against the current topology.
     fn plan_all<'c>(
         &self,
@@ -56,12 +114,7 @@ impl Core {
             },
             None => None,
         };
-        let layout = Layout {
-            topology: &self.topology,
-            nodes: &self.nodes,
-            hash_tags: self.config.hash_tags(),
-            snapshot: snapshot.as_deref(),
-        };
+        let layout = self.layout(snapshot.as_deref());
         cmds.iter()
             .map(|cmd| match plan::resolve(cmd) {
                 Ok(spec) => (Some(spec), cmd, plan::plan(spec, cmd, &layout)),

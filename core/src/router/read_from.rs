@@ -3,10 +3,15 @@
 //! and nodes ejected by outlier detection move to the end — still used when nothing else
 //! is left. Pure, unit-tested without a server.
 
+use smallvec::SmallVec;
+
 use crate::config::ReadFrom;
 use crate::topology::Target;
 use crate::topology::cluster::snapshot::{Shard, Snapshot};
 use crate::topology::nodes::NodeId;
+
+/// Candidate nodes, best first (inline: a shard rarely has more than a few nodes).
+pub(crate) type Candidates = SmallVec<[NodeId; 8]>;
 
 /// Candidates within one shard.
 pub(crate) fn shard_order(
@@ -14,10 +19,10 @@ pub(crate) fn shard_order(
     readonly: bool,
     policy: ReadFrom,
     rotate: usize,
-    out: &mut Vec<NodeId>,
+    out: &mut Candidates,
 ) {
     let replicas = shard.replicas.len();
-    let rotated = |out: &mut Vec<NodeId>| {
+    let rotated = |out: &mut Candidates| {
         for i in 0..replicas {
             out.push(shard.replicas[(rotate + i) % replicas]);
         }
@@ -69,7 +74,7 @@ pub(crate) fn candidates(
     static_nodes: &[NodeId],
     rotate: usize,
     ejected: impl Fn(NodeId) -> bool,
-    out: &mut Vec<NodeId>,
+    out: &mut Candidates,
 ) -> Result<(), NoCandidate> {
     out.clear();
     match (target, snapshot) {
@@ -115,9 +120,9 @@ mod tests {
     }
 
     fn order(readonly: bool, policy: ReadFrom, rotate: usize) -> Vec<NodeId> {
-        let mut out = Vec::new();
+        let mut out = Candidates::new();
         shard_order(&shard(), readonly, policy, rotate, &mut out);
-        out
+        out.to_vec()
     }
 
     #[test]
@@ -145,7 +150,7 @@ mod tests {
 
     #[test]
     fn ejected_nodes_go_last_and_replica_only_can_be_empty() {
-        let mut out = Vec::new();
+        let mut out = Candidates::new();
         let snap = {
             let nodes = crate::topology::nodes::Nodes::new(1);
             let view = crate::topology::cluster::parse::View {
@@ -169,7 +174,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            out,
+            out.to_vec(),
             vec![2, 0, 1],
             "ejected replica 1 moved behind the primary"
         );

@@ -1,12 +1,13 @@
-//! The README's main job: start a local playground (5 redis-servers on loopback, stopped at
-//! the end), then run scenario S2's data generator through the `shardis` CLI for ring_hash
-//! and maglev, with and without a hash tag, and show a few more commands.
+//! The README's main job: start a local playground (5 standalone redis-servers and a 3+3
+//! Redis Cluster on loopback, stopped at the end), then run scenario S2's data generator
+//! through the `shardis` CLI for ring_hash, maglev and cluster mode, with and without a hash
+//! tag, and show a few more commands.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use shardis_tests::StandaloneSet;
 use shardis_tests::process::TempDir;
+use shardis_tests::{Cluster, StandaloneSet};
 
 const KEYS: &str = "60000";
 
@@ -146,6 +147,48 @@ fn main() {
         "--clients",
         "2",
     ]);
+
+    println!("== Redis Cluster: 3 primaries + 3 replicas on 127.0.0.1 ==\n");
+    let cluster = Cluster::start(3, 1);
+    println!(
+        "started {} (stopped when the demo ends)\n",
+        cluster.addrs().join(", ")
+    );
+    let path = dir.path().join("cluster.toml");
+    let text = format!(
+        "mode = \"cluster\"\nnodes = [{:?}]          # one seed: the rest is discovered\nread_from = \"prefer_replica\"\n",
+        cluster.nodes[0].addr()
+    );
+    std::fs::write(&path, &text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    println!("# {}\n{text}", path.display());
+    let config = path.display().to_string();
+    let plain = run(&["dist", "--config", &config, "--keys", KEYS, "--flush"]);
+    verdicts.push(format!(
+        "cluster: {KEYS} keys over 3 primaries, largest deviation from the mean {:.1}%",
+        spread(&plain)
+    ));
+    let tagged = run(&[
+        "dist", "--config", &config, "--keys", "10000", "--tag", "avgo",
+    ]);
+    let on_one = tagged
+        .lines()
+        .filter(|l| l.contains("127.0.0.1") && l.split_whitespace().nth(1) == Some("10000"))
+        .count();
+    verdicts.push(format!(
+        "cluster: 10000 keys tagged {{avgo}} all in one slot: {}",
+        on_one == 1
+    ));
+    run(&["cmd", "--config", &config, "DBSIZE"]);
+    run(&[
+        "load",
+        "--config",
+        &config,
+        "--seconds",
+        "2",
+        "--clients",
+        "2",
+    ]);
+    drop(cluster);
 
     println!("== summary ==");
     for v in &verdicts {

@@ -149,3 +149,58 @@ fn read_policies_send_reads_to_replicas_and_writes_to_primaries() {
         assert!(command_calls(&cluster.nodes[cluster.index_of(r)], "readonly") > 0);
     }
 }
+
+#[test]
+fn a_dead_seed_does_not_block_and_old_topologies_are_refreshed_lazily() {
+    let _s = serial();
+    let cluster = Cluster::start(3, 1);
+    // The first seed refuses connections; the second answers.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let config = shardis::Config::from_toml_str(&format!(
+        "mode = \"cluster\"\nnodes = [{dead:?}, {:?}]\ntimeout = \"2s\"\n[refresh]\ninterval = \"300ms\"\n",
+        cluster.nodes[1].addr()
+    ))
+    .unwrap();
+    let c = shardis::Client::new(config).unwrap();
+    assert!(c.query(["SET", "seeded", "1"]).unwrap().is_ok());
+    assert_eq!(c.stats().cluster.refreshes.get("initial"), Some(&1));
+    // Older than refresh.interval: the next call refreshes (lazily, no background thread).
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(!c.stats().cluster.refreshes.contains_key("interval"));
+    c.query(["GET", "seeded"]).unwrap();
+    assert_eq!(c.stats().cluster.refreshes.get("interval"), Some(&1));
+    // A failover with no keyed traffic is seen by the next call (F3).
+    let owner = cluster.primary_of_slot(keyslot(&cluster, "seeded"));
+    cluster.failover(&cluster.replica_of(&owner));
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        c.query(["GET", "seeded"]).unwrap(),
+        Value::Bulk(b"1".to_vec())
+    );
+    assert_eq!(
+        c.node_for(b"seeded").unwrap(),
+        cluster.primary_of_slot(keyslot(&cluster, "seeded"))
+    );
+}
+
+#[test]
+fn wait_counts_the_replicas_of_the_writing_connection() {
+    let _s = serial();
+    let cluster = Cluster::start(3, 1);
+    let c = client(&cluster, ReadFrom::Primary, Duration::from_secs(2));
+    let mut tx = c.transaction();
+    assert!(
+        tx.query(&Cmd::from_args(["SET", "{w}k", "1"]))
+            .unwrap()
+            .is_ok()
+    );
+    // On the same (pinned) connection: the write reached the shard's one replica.
+    assert_eq!(
+        tx.query(&Cmd::from_args(["WAIT", "1", "1000"])).unwrap(),
+        Value::Int(1)
+    );
+    tx.discard();
+}
