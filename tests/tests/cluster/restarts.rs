@@ -112,13 +112,22 @@ fn f12_rolling_restart_under_read_load_has_no_read_errors() {
         errors.extend(e);
     }
     eprintln!(
-        "F12: {} nodes restarted one by one in {:?}; {reads} reads, {} errors; {:?}",
+        "F12: {} nodes restarted one by one in {:?}; {reads} reads, {} errors; {:?}; ejections {:?}",
         cluster.nodes.len(),
         start.elapsed(),
         errors.len(),
-        reader.stats().cluster
+        reader.stats().cluster,
+        reader
+            .stats()
+            .nodes
+            .iter()
+            .map(|(k, n)| (k.clone(), n.ejections))
+            .collect::<Vec<_>>()
     );
     assert!(reads > 1000);
+    // Refused connections to the restarting nodes got them ejected (outlier detection).
+    let ejections: u64 = reader.stats().nodes.values().map(|n| n.ejections).sum();
+    assert!(ejections > 0, "{:?}", reader.stats().nodes);
     assert!(
         errors.is_empty(),
         "read errors: {:?}",
