@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo build --release --locked -p shardis -p shardis-examples
-exec target/release/demo
+wheel=$(bash scripts/build-wheel.sh)
+.venv/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
+SHARDIS_PYTHON="$PWD/.venv/bin/python" exec target/release/demo

