@@ -1,7 +1,23 @@
 #!/usr/bin/env bash
 # Benchmarks (not tests): figures and ratios against baselines measured in the same run.
+#   bash scripts/bench.sh              core: routed GET/SET vs the redis crate on one node
+#   bash scripts/bench.sh --cluster    MGET of 100 / pipeline of 100 over a 3-primary cluster
+#   bash scripts/bench.sh --python     Python: shardis vs redis-py, RedisCluster, GLIDE, Envoy, twemproxy
+# Extra arguments go to the benchmark program (e.g. --rounds 9).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo build --release --locked -p shardis-bench
-target/release/bench-core "$@"
+which="core"
+case "${1:-}" in
+--cluster | --python) which="${1#--}"; shift ;;
+esac
+cargo build --release --locked -p shardis-bench -p shardis-tests
+case "$which" in
+core) target/release/bench-core "$@" ;;
+cluster) target/release/bench-cluster "$@" ;;
+python)
+    wheel=$(bash scripts/build-wheel.sh)
+    .venv/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
+    SHARDIS_FIXTURE="$PWD/target/release/shardis-fixture" .venv/bin/python bench/python/bench_clients.py "$@"
+    ;;
+esac

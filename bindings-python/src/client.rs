@@ -82,6 +82,23 @@ impl NativeClient {
         }
     }
 
+    /// `SET key value` without options: `True` on `+OK` (redis-py's shape).
+    fn set(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        let mut cmd = Cmd::new("SET");
+        push_arg(py, &mut cmd, key)?;
+        push_arg(py, &mut cmd, value)?;
+        let client = &self.inner;
+        match py.detach(|| client.execute(&cmd)) {
+            Ok(v) => Ok(v.is_ok()),
+            Err(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+
     /// Run a non-transactional pipeline. Returns one entry per command: the reply, or an
     /// exception instance (not raised).
     fn pipeline<'py>(

@@ -14,31 +14,39 @@ use crate::error::ErrorKind;
 /// Latency buckets: bucket `i` counts latencies below `2^i` µs (the last is open-ended).
 const BUCKETS: usize = 26;
 
+/// A latency histogram. Recording costs two atomic additions (and a plain load for the
+/// maximum): the count is the sum of the buckets, not a counter of its own.
 #[derive(Default)]
 pub(crate) struct Latency {
-    count: AtomicU64,
     total_us: AtomicU64,
     max_us: AtomicU64,
     buckets: [AtomicU64; BUCKETS],
 }
 
 impl Latency {
+    #[inline]
     pub(crate) fn record(&self, d: Duration) {
         let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        self.count.fetch_add(1, Ordering::Relaxed);
         self.total_us.fetch_add(us, Ordering::Relaxed);
-        self.max_us.fetch_max(us, Ordering::Relaxed);
+        if us > self.max_us.load(Ordering::Relaxed) {
+            self.max_us.fetch_max(us, Ordering::Relaxed);
+        }
         let bucket = (64 - us.leading_zeros() as usize).min(BUCKETS - 1);
         self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Recorded latencies.
+    pub(crate) fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
+    }
+
     pub(crate) fn snapshot(&self) -> LatencyStats {
-        let count = self.count.load(Ordering::Relaxed);
         let counts: Vec<u64> = self
             .buckets
             .iter()
             .map(|b| b.load(Ordering::Relaxed))
             .collect();
+        let count: u64 = counts.iter().sum();
         let quantile = |q: f64| -> u64 {
             let target = ((count as f64) * q).ceil() as u64;
             let mut seen = 0;
@@ -73,9 +81,9 @@ pub struct LatencyStats {
     pub max_us: u64,
 }
 
+/// Per-command counters; the number of calls is the latency histogram's count.
 #[derive(Default)]
 struct CommandCounters {
-    calls: AtomicU64,
     errors: AtomicU64,
     latency: Latency,
 }
@@ -202,7 +210,6 @@ impl Stats {
         error: Option<ErrorKind>,
     ) {
         let c = self.command_slot(spec);
-        c.calls.fetch_add(1, Ordering::Relaxed);
         c.latency.record(elapsed);
         if let Some(kind) = error {
             c.errors.fetch_add(1, Ordering::Relaxed);
@@ -216,7 +223,7 @@ impl Stats {
     ) -> StatsSnapshot {
         let mut commands = BTreeMap::new();
         for (i, c) in self.commands.iter().enumerate() {
-            let calls = c.calls.load(Ordering::Relaxed);
+            let calls = c.latency.count();
             if calls == 0 {
                 continue;
             }

@@ -154,6 +154,14 @@ class Client(CoreCommands):
         """``GET name`` (a direct native call: the hottest path)."""
         return self._native.get(name, self.decode_responses)
 
+    def set(self, name: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+        """``SET name value [options]``: without options a direct native call returning
+        ``True`` as redis-py does; with options (``ex=``, ``nx=``, ``get=``…) redis-py's own
+        argument handling."""
+        if args or kwargs:
+            return super().set(name, value, *args, **kwargs)
+        return self._native.set(name, value)
+
     def pipeline(self, transaction: bool = False, shard_hint: Any = None) -> "Pipeline":
         """A pipeline: ``transaction=False`` splits per node and sends together;
         ``transaction=True`` is MULTI/EXEC on one node (one slot in cluster mode)."""

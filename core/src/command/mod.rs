@@ -91,16 +91,36 @@ impl Cmd {
         out.extend_from_slice(&self.packed);
     }
 
-    /// Append the RESP encoding of the argument subset `indices` (name always first).
-    pub(crate) fn write_resp_subset(&self, name: &[u8], indices: &[usize], out: &mut Vec<u8>) {
+    /// Append the RESP encoding of the name plus, for each ordinal `k` in `ordinals`, the
+    /// `step` arguments starting at `positions[k]` (one split part).
+    pub(crate) fn write_resp_parts(
+        &self,
+        positions: &[usize],
+        ordinals: &[usize],
+        step: usize,
+        out: &mut Vec<u8>,
+    ) {
+        let len = self.args.len();
+        let written: usize = ordinals
+            .iter()
+            .map(|&k| (positions[k] + step).min(len).saturating_sub(positions[k]))
+            .sum();
         out.push(b'*');
         let mut buf = itoa_buf();
-        out.extend_from_slice(fmt_usize(indices.len() + 1, &mut buf));
+        out.extend_from_slice(fmt_usize(written + 1, &mut buf));
         out.extend_from_slice(b"\r\n");
-        write_bulk(out, name);
-        for &i in indices {
-            if let Some(a) = self.get(i) {
-                write_bulk(out, a);
+        // Each argument is stored encoded: `$<len>\r\n<data>\r\n`; copy it whole.
+        let encoded = |&(s, e): &(usize, usize)| {
+            let header = 1 + decimal_digits(e - s) + 2;
+            s - header..e + 2
+        };
+        if let Some(name) = self.args.first() {
+            out.extend_from_slice(&self.packed[encoded(name)]);
+        }
+        for &k in ordinals {
+            let p = positions[k];
+            for arg in &self.args[p.min(len)..(p + step).min(len)] {
+                out.extend_from_slice(&self.packed[encoded(arg)]);
             }
         }
     }
@@ -125,6 +145,15 @@ pub(crate) fn write_command(out: &mut Vec<u8>, args: &[&[u8]]) {
     for a in args {
         write_bulk(out, a);
     }
+}
+
+fn decimal_digits(mut n: usize) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
 }
 
 fn itoa_buf() -> [u8; 20] {
@@ -169,10 +198,18 @@ mod tests {
     }
 
     #[test]
-    fn subset_keeps_name_and_order() {
-        let c = Cmd::from_args(["MGET", "a", "b", "c"]);
+    fn parts_keep_name_and_order() {
+        let c = Cmd::from_args(["MGET", "a", "bb", "c"]);
         let mut out = Vec::new();
-        c.write_resp_subset(b"MGET", &[3, 1], &mut out);
+        c.write_resp_parts(&[1, 2, 3], &[2, 0], 1, &mut out);
         assert_eq!(out, b"*3\r\n$4\r\nMGET\r\n$1\r\nc\r\n$1\r\na\r\n");
+        let m = Cmd::from_args(["MSET", "k1", "v1", "k2", "value-2"]);
+        out.clear();
+        m.write_resp_parts(&[1, 3], &[1], 2, &mut out);
+        assert_eq!(out, b"*3\r\n$4\r\nMSET\r\n$2\r\nk2\r\n$7\r\nvalue-2\r\n");
+        // A step reaching past the end writes only what exists, and the count agrees.
+        out.clear();
+        m.write_resp_parts(&[3], &[0], 4, &mut out);
+        assert_eq!(out, b"*3\r\n$4\r\nMSET\r\n$2\r\nk2\r\n$7\r\nvalue-2\r\n");
     }
 }

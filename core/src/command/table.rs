@@ -281,25 +281,56 @@ pub fn index_of(spec: &'static CommandSpec) -> usize {
     at.saturating_sub(base) / std::mem::size_of::<CommandSpec>()
 }
 
-fn cmp_ignore_case(row: &str, name: &[u8]) -> std::cmp::Ordering {
-    let a = row.as_bytes();
-    let n = a.len().min(name.len());
-    for i in 0..n {
-        let c = a[i].cmp(&name[i].to_ascii_lowercase());
-        if c != std::cmp::Ordering::Equal {
-            return c;
-        }
+/// Slots of the name index: a power of two, over four times the number of rows, so a lookup
+/// usually probes one slot.
+const INDEX_SLOTS: usize = 2048;
+const EMPTY: u16 = u16::MAX;
+
+/// FNV-1a over the ASCII-lower-cased name.
+const fn name_hash(name: &[u8]) -> usize {
+    let mut h: u32 = 0x811c_9dc5;
+    let mut i = 0;
+    while i < name.len() {
+        h ^= name[i].to_ascii_lowercase() as u32;
+        h = h.wrapping_mul(0x0100_0193);
+        i += 1;
     }
-    a.len().cmp(&name.len())
+    h as usize
 }
+
+/// Open-addressing index from name to row, built at compile time: a lookup touches one or
+/// two slots and one row instead of a binary search's nine rows and names (which matters
+/// on the hot path, where the caches are cold after every wait for the server).
+static INDEX: [u16; INDEX_SLOTS] = {
+    let mut slots = [EMPTY; INDEX_SLOTS];
+    assert!(COMMANDS.len() * 4 < INDEX_SLOTS && COMMANDS.len() < EMPTY as usize);
+    let mut i = 0;
+    while i < COMMANDS.len() {
+        let mut h = name_hash(COMMANDS[i].name.as_bytes()) & (INDEX_SLOTS - 1);
+        while slots[h] != EMPTY {
+            h = (h + 1) & (INDEX_SLOTS - 1);
+        }
+        slots[h] = i as u16;
+        i += 1;
+    }
+    slots
+};
 
 /// Find a command by name (any case).
 #[inline]
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    COMMANDS
-        .binary_search_by(|row| cmp_ignore_case(row.name, name))
-        .ok()
-        .map(|i| &COMMANDS[i])
+    let mut h = name_hash(name) & (INDEX_SLOTS - 1);
+    loop {
+        let row = INDEX[h];
+        if row == EMPTY {
+            return None;
+        }
+        let spec = &COMMANDS[row as usize];
+        if spec.name.as_bytes().eq_ignore_ascii_case(name) {
+            return Some(spec);
+        }
+        h = (h + 1) & (INDEX_SLOTS - 1);
+    }
 }
 
 /// Find `parent|sub` (any case).
@@ -321,6 +352,18 @@ mod tests {
             assert!(w[0].name < w[1].name, "{} !< {}", w[0].name, w[1].name);
         }
         assert!(COMMANDS.len() > 200);
+    }
+
+    #[test]
+    fn index_finds_every_row_in_any_case() {
+        for (i, row) in COMMANDS.iter().enumerate() {
+            assert_eq!(lookup(row.name.as_bytes()).map(index_of), Some(i));
+            let upper = row.name.to_ascii_uppercase();
+            assert_eq!(lookup(upper.as_bytes()).map(index_of), Some(i));
+        }
+        for absent in [&b""[..], b"ge", b"gett", b"get ", b"\xff\xfe"] {
+            assert!(lookup(absent).is_none(), "{absent:?}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub(crate) mod node;
 pub(crate) mod pool;
+pub(crate) mod resp;
 
 pub(crate) use node::{Conn, ConnSettings};
 pub(crate) use pool::NodePool;

@@ -1,15 +1,17 @@
 //! One blocking connection to one node, driven by the calling thread (ARCHITECTURE §4):
 //! `TCP_NODELAY`, keepalive, connect timeout, AUTH + SELECT on every (re)connect, and
-//! socket timeouts that follow the call's deadline. The `redis` crate parses replies.
+//! socket timeouts that follow the call's deadline. Replies are parsed by `resp` from the
+//! connection's own read buffer.
 //!
 //! Any failure after bytes were written poisons the connection: the caller drops it, so a
 //! late reply can never be read by the next request (G4).
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
+use super::resp::{self, Parsed, ProtocolError};
 use crate::command::write_command;
 use crate::config::{Auth, Config};
 use crate::error::{Error, ErrorKind, Result};
@@ -24,8 +26,10 @@ const TIMEOUT_SLACK: Duration = Duration::from_millis(1);
 /// sent into a dead socket.
 const PROBE_IDLE_AFTER: Duration = Duration::from_millis(10);
 
-/// Write buffers up to this size are kept for the next call.
+/// Write and read buffers up to this size are kept for the next call.
 const MAX_KEPT_BUFFER: usize = 64 * 1024;
+/// Initial read buffer, and the minimum a full buffer grows by.
+const READ_CHUNK: usize = 16 * 1024;
 
 /// What every connection needs from the config.
 #[derive(Debug, Clone)]
@@ -58,10 +62,18 @@ pub(crate) type Reply = Result<Value>;
 /// A live connection.
 pub(crate) struct Conn {
     stream: TcpStream,
-    parser: redis::Parser,
+    /// Read buffer: bytes `rstart..rend` are received and not yet parsed. Zeroed once when
+    /// (re)allocated, never per reply.
+    rbuf: Vec<u8>,
+    rstart: usize,
+    rend: usize,
     read_timeout: Duration,
     write_timeout: Duration,
+    /// When the connection was last checked in (decides whether it is probed before reuse).
     last_used: Instant,
+    /// A clock reading the caller took just before handing the connection a request: the
+    /// next deadline computation uses it instead of reading the clock again (consumed once).
+    clock_hint: Option<Instant>,
     node: String,
     wbuf: Vec<u8>,
 }
@@ -138,10 +150,13 @@ impl Conn {
         }
         let mut conn = Conn {
             stream,
-            parser: redis::Parser::new(),
+            rbuf: vec![0; READ_CHUNK],
+            rstart: 0,
+            rend: 0,
             read_timeout: Duration::ZERO,
             write_timeout: Duration::ZERO,
             last_used: Instant::now(),
+            clock_hint: None,
             node: node.to_owned(),
             wbuf: Vec::with_capacity(256),
         };
@@ -196,8 +211,22 @@ impl Conn {
         Ok(())
     }
 
-    fn remaining(&self, deadline: Instant) -> Result<Duration> {
-        let rem = deadline.saturating_duration_since(Instant::now());
+    /// Let the next deadline computation use `now` (taken by the caller moments ago, with
+    /// nothing blocking since) instead of reading the clock.
+    #[inline]
+    pub(crate) fn use_clock(&mut self, now: Instant) {
+        self.clock_hint = Some(now);
+    }
+
+    /// Record that the connection was used at `now` (on checkin).
+    #[inline]
+    pub(crate) fn mark_used(&mut self, now: Instant) {
+        self.last_used = now;
+    }
+
+    fn remaining(&mut self, deadline: Instant) -> Result<Duration> {
+        let now = self.clock_hint.take().unwrap_or_else(Instant::now);
+        let rem = deadline.saturating_duration_since(now);
         if rem.is_zero() {
             return Err(
                 Error::new(ErrorKind::Timeout, "call deadline passed").with_node(&self.node)
@@ -222,14 +251,42 @@ impl Conn {
         self.stream.write_all(bytes).map_err(|e| {
             let kind = io_kind(&e);
             Error::new(kind, format!("write: {e}")).with_node(&self.node)
-        })?;
-        self.last_used = Instant::now();
-        Ok(())
+        })
     }
 
     /// Read one reply within the deadline. `Err` means the connection is broken (drop it);
     /// `Ok(Err(_))` is a server error reply.
     pub(crate) fn recv(&mut self, deadline: Instant) -> Result<Reply> {
+        let mut need = 0;
+        loop {
+            let buffered = self.rend - self.rstart;
+            if buffered > 0 && buffered >= need {
+                match resp::parse(&self.rbuf[self.rstart..self.rend]) {
+                    Ok(Parsed::Done(reply, used)) => {
+                        self.rstart += used;
+                        if self.rstart == self.rend {
+                            self.reset_buffer();
+                        }
+                        return Ok(reply.map_err(|msg| {
+                            Error::new(ErrorKind::Server, msg).with_node(&self.node)
+                        }));
+                    }
+                    Ok(Parsed::Need(more)) => need = buffered + more,
+                    Err(ProtocolError(why)) => {
+                        return Err(Error::new(
+                            ErrorKind::Protocol,
+                            format!("invalid reply: {why}"),
+                        )
+                        .with_node(&self.node));
+                    }
+                }
+            }
+            self.fill(deadline)?;
+        }
+    }
+
+    /// Read more bytes into the buffer (compacting or growing it first if it is full).
+    fn fill(&mut self, deadline: Instant) -> Result<()> {
         let rem = self.remaining(deadline)?;
         if Conn::needs_update(self.read_timeout, rem) {
             self.stream.set_read_timeout(Some(rem)).map_err(|e| {
@@ -237,21 +294,46 @@ impl Conn {
             })?;
             self.read_timeout = rem;
         }
-        let value = self.parser.parse_value(&mut self.stream).map_err(|e| {
-            let (kind, msg) = if e.is_timeout() {
-                (
-                    ErrorKind::Timeout,
-                    "timed out waiting for the reply".to_owned(),
-                )
-            } else if e.is_io_error() || e.is_connection_dropped() {
-                (ErrorKind::Io, format!("read: {e}"))
+        if self.rend == self.rbuf.len() {
+            if self.rstart > 0 {
+                self.rbuf.copy_within(self.rstart..self.rend, 0);
+                self.rend -= self.rstart;
+                self.rstart = 0;
             } else {
-                (ErrorKind::Protocol, format!("invalid reply: {e}"))
-            };
-            Error::new(kind, msg).with_node(&self.node)
-        })?;
-        self.last_used = Instant::now();
-        Ok(convert(value).map_err(|e| e.with_node(&self.node)))
+                // Grown buffers double, so a large reply is read (and parsed) in few steps.
+                let bigger = (self.rbuf.len() * 2).max(READ_CHUNK);
+                self.rbuf.resize(bigger, 0);
+            }
+        }
+        match self.stream.read(&mut self.rbuf[self.rend..]) {
+            Ok(0) => {
+                Err(Error::new(ErrorKind::Io, "connection closed by the server")
+                    .with_node(&self.node))
+            }
+            Ok(n) => {
+                self.rend += n;
+                Ok(())
+            }
+            Err(e) => {
+                let kind = io_kind(&e);
+                let msg = if kind == ErrorKind::Timeout {
+                    "timed out waiting for the reply".to_owned()
+                } else {
+                    format!("read: {e}")
+                };
+                Err(Error::new(kind, msg).with_node(&self.node))
+            }
+        }
+    }
+
+    /// Everything consumed: start from the beginning (and give back a big buffer).
+    fn reset_buffer(&mut self) {
+        self.rstart = 0;
+        self.rend = 0;
+        if self.rbuf.len() > MAX_KEPT_BUFFER {
+            self.rbuf.truncate(READ_CHUNK);
+            self.rbuf.shrink_to_fit();
+        }
     }
 
     /// Build a request in this connection's reusable buffer and send it.
@@ -296,69 +378,9 @@ impl Conn {
     }
 }
 
-/// `redis::Value` → shardis [`Value`]; a top-level error reply becomes `Err(Server)`.
-fn convert(v: redis::Value) -> Result<Value> {
-    match v {
-        redis::Value::ServerError(e) => Err(Error::new(ErrorKind::Server, server_error_text(&e))),
-        other => Ok(convert_nested(other)),
-    }
-}
-
-fn server_error_text(e: &redis::ServerError) -> String {
-    match e.details() {
-        Some(d) => format!("{} {d}", e.code()),
-        None => e.code().to_owned(),
-    }
-}
-
-fn convert_nested(v: redis::Value) -> Value {
-    match v {
-        redis::Value::Nil => Value::Nil,
-        redis::Value::Int(i) => Value::Int(i),
-        redis::Value::BulkString(b) => Value::Bulk(b),
-        redis::Value::SimpleString(s) => Value::Status(s),
-        redis::Value::Okay => Value::Status("OK".to_owned()),
-        redis::Value::Array(a) | redis::Value::Set(a) => {
-            Value::Array(a.into_iter().map(convert_nested).collect())
-        }
-        redis::Value::Map(m) => Value::Map(
-            m.into_iter()
-                .map(|(k, v)| (convert_nested(k), convert_nested(v)))
-                .collect(),
-        ),
-        redis::Value::Double(d) => Value::Double(d),
-        redis::Value::Boolean(b) => Value::Boolean(b),
-        redis::Value::VerbatimString { text, .. } => Value::Bulk(text.into_bytes()),
-        redis::Value::BigNumber(n) => Value::Bulk(n),
-        redis::Value::Attribute { data, .. } => convert_nested(*data),
-        redis::Value::Push { data, .. } => {
-            Value::Array(data.into_iter().map(convert_nested).collect())
-        }
-        redis::Value::ServerError(e) => Value::Error(server_error_text(&e)),
-        _ => Value::Nil,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn converts_nested_errors_and_top_level_errors() {
-        let parsed = redis::parse_redis_value(b"*2\r\n+OK\r\n-ERR nope\r\n").unwrap();
-        assert_eq!(
-            convert(parsed).unwrap(),
-            Value::Array(vec![
-                Value::Status("OK".into()),
-                Value::Error("ERR nope".into())
-            ])
-        );
-        let top = redis::parse_redis_value(b"-WRONGTYPE Operation against a key\r\n").unwrap();
-        let e = convert(top).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Server);
-        assert_eq!(e.code(), Some("WRONGTYPE"));
-        assert_eq!(e.message(), "WRONGTYPE Operation against a key");
-    }
 
     #[test]
     fn timeout_slack_avoids_needless_setsockopt() {

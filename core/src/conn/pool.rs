@@ -21,9 +21,9 @@ impl NodePool {
         }
     }
 
-    /// Take a reusable idle connection, dropping dead ones found on the way.
-    pub(crate) fn take(&self) -> Option<Conn> {
-        let now = Instant::now();
+    /// Take a reusable idle connection, dropping dead ones found on the way; `now` is a
+    /// recent clock reading (it decides which idle connections are probed first).
+    pub(crate) fn take(&self, now: Instant) -> Option<Conn> {
         loop {
             let conn = self.idle.lock().pop()?;
             if conn.is_reusable(now) {
@@ -33,8 +33,9 @@ impl NodePool {
         }
     }
 
-    /// Return a healthy connection.
-    pub(crate) fn put(&self, conn: Conn) {
+    /// Return a healthy connection, last used at `now`.
+    pub(crate) fn put(&self, mut conn: Conn, now: Instant) {
+        conn.mark_used(now);
         let mut idle = self.idle.lock();
         if idle.len() < self.max_idle {
             idle.push(conn);

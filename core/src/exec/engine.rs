@@ -20,7 +20,7 @@ use crate::router::read_from::{self, Candidates, NoCandidate};
 use crate::stats::RefreshReason;
 use crate::topology::Target;
 use crate::topology::cluster::snapshot::Snapshot;
-use crate::topology::nodes::{Node, NodeId};
+use crate::topology::nodes::{Node, NodeId, PoolRef};
 
 use super::redirect::{Redirect, classify};
 use super::retry::{self, Action, Stage};
@@ -39,13 +39,23 @@ const CLUSTER_MAX_RETRIES: u32 = 16;
 type Members = SmallVec<[usize; 4]>;
 
 /// Requests written to one node, waiting for their replies.
-struct Flight {
+struct Flight<'v> {
     node_id: NodeId,
-    node: Arc<Node>,
+    node: &'v Node,
+    pool: PoolRef,
     conn: Conn,
     members: Members,
     sent_at: Instant,
     deadline: Instant,
+}
+
+/// What a caller hands the engine besides the jobs: a recent clock reading with nothing
+/// blocking since (the first round uses it instead of reading the clock), and the cluster
+/// snapshot it planned with (so it is not loaded twice).
+#[derive(Default)]
+pub(crate) struct Start {
+    pub now: Option<Instant>,
+    pub snapshot: Option<Arc<Snapshot>>,
 }
 
 /// One result per job, in order (inline for a single command).
@@ -55,8 +65,16 @@ pub(crate) type Replies = SmallVec<[Result<Value>; 1]>;
 pub(crate) enum Request<'a> {
     /// A whole command.
     Cmd(&'a Cmd),
-    /// Pre-encoded RESP (split parts, SCAN with a node cursor).
+    /// Pre-encoded RESP (SCAN with a node cursor).
     Bytes(Vec<u8>),
+    /// One part of a split command: the name plus the arguments of some of its keys,
+    /// encoded straight into the node's buffer.
+    Part {
+        cmd: &'a Cmd,
+        step: usize,
+        positions: &'a [usize],
+        ordinals: &'a [usize],
+    },
 }
 
 /// One request and where it goes.
@@ -71,6 +89,12 @@ impl Job<'_> {
         match &self.request {
             Request::Cmd(c) => c.write_resp(out),
             Request::Bytes(b) => out.extend_from_slice(b),
+            Request::Part {
+                cmd,
+                step,
+                positions,
+                ordinals,
+            } => crate::router::plan::write_split_part(cmd, *step, positions, ordinals, out),
         }
     }
 }
@@ -129,19 +153,35 @@ fn finish_pending(states: &mut [State]) {
 
 impl Core {
     /// Run `jobs`; one result per job, in order.
-    pub(crate) fn run_jobs(&self, jobs: &[Job<'_>], deadline: Instant) -> Replies {
+    pub(crate) fn run_jobs(&self, jobs: &[Job<'_>], start: Start, deadline: Instant) -> Replies {
         let mut states: SmallVec<[State; 1]> = (0..jobs.len()).map(|_| State::default()).collect();
         let cluster = self.topology.cluster();
-        let mut snapshot: Option<Arc<Snapshot>> = None;
-        if cluster.is_some() {
-            match self.cluster_snapshot(deadline) {
-                Ok(s) => snapshot = Some(s),
+        let Start {
+            now: mut round_clock,
+            mut snapshot,
+        } = start;
+        if cluster.is_some() && snapshot.is_none() {
+            match self.cluster_snapshot_at(round_clock, deadline) {
+                Ok((s, refreshed)) => {
+                    snapshot = Some(s);
+                    if refreshed {
+                        round_clock = None;
+                    }
+                }
                 Err(e) => return jobs.iter().map(|_| Err(e.clone())).collect(),
             }
         }
         let mut candidates = Candidates::new();
+        // One rotation per call spreads calls over replicas; jobs of one call share it.
+        let rotate = if cluster.is_some() {
+            self.next_random() as usize
+        } else {
+            0
+        };
         loop {
             let mut between = Between::default();
+            // The node table for this round, read after the snapshot routed with.
+            let view = self.nodes.view();
             // 1. Resolve pending jobs to nodes.
             let mut by_node: SmallVec<[(NodeId, Members); 4]> = SmallVec::new();
             for (i, (job, st)) in jobs.iter().zip(states.iter_mut()).enumerate() {
@@ -149,7 +189,6 @@ impl Core {
                     continue;
                 }
                 if st.node.is_none() {
-                    let rotate = self.next_random() as usize;
                     let chosen = read_from::candidates(
                         job.target,
                         job.readonly,
@@ -157,7 +196,7 @@ impl Core {
                         snapshot.as_deref(),
                         self.topology.static_nodes(),
                         rotate,
-                        |id| self.nodes.get(id).health.is_ejected(),
+                        |id| view.is_ejected(id),
                         &mut candidates,
                     );
                     match chosen {
@@ -197,10 +236,12 @@ impl Core {
             }
 
             // 2. Connect and write every node's requests.
-            let mut flights: SmallVec<[Flight; 4]> = SmallVec::new();
+            let mut flights: SmallVec<[Flight<'_>; 4]> = SmallVec::new();
             for (node_id, members) in by_node {
-                let node = self.nodes.get(node_id);
-                let now = Instant::now();
+                let node = view.get(node_id);
+                // The first node of the first round reuses the caller's clock reading;
+                // after anything that may have blocked, read the clock.
+                let now = round_clock.take().unwrap_or_else(Instant::now);
                 let remaining = deadline.saturating_duration_since(now);
                 // A read that has somewhere else to go does not spend the whole deadline on a
                 // stalled node.
@@ -208,7 +249,8 @@ impl Core {
                     .iter()
                     .all(|&i| jobs[i].readonly && states[i].has_alternative);
                 let node_deadline = if short { now + remaining / 2 } else { deadline };
-                match node.checkout(&self.settings, node_deadline) {
+                let pool = node.pool();
+                match node.checkout_from(&pool, &self.settings, node_deadline, now) {
                     Err(e) => {
                         for &i in &members {
                             self.conn_failure(
@@ -221,7 +263,10 @@ impl Core {
                             );
                         }
                     }
-                    Ok((mut conn, _)) => {
+                    Ok((mut conn, reused)) => {
+                        if reused {
+                            conn.use_clock(now);
+                        }
                         let build = |buf: &mut Vec<u8>| {
                             for &i in &members {
                                 if states[i].asking {
@@ -234,6 +279,7 @@ impl Core {
                             Ok(()) => flights.push(Flight {
                                 node_id,
                                 node,
+                                pool,
                                 conn,
                                 members,
                                 sent_at: now,
@@ -260,6 +306,7 @@ impl Core {
             for Flight {
                 node_id,
                 node,
+                pool,
                 mut conn,
                 members,
                 sent_at,
@@ -293,9 +340,10 @@ impl Core {
                 }
                 match broken {
                     None => {
-                        node.counters.round_trip(members.len(), sent_at.elapsed());
+                        let now = Instant::now();
+                        node.counters.round_trip(members.len(), now - sent_at);
                         node.health.success();
-                        node.checkin(conn);
+                        pool.checkin(conn, now);
                     }
                     Some((k, e)) => {
                         drop(conn);

@@ -15,20 +15,21 @@ use crate::router::scan_cursor;
 use crate::topology::Target;
 use crate::topology::cluster::snapshot::Snapshot;
 
-use super::engine::{Job, Request};
+use super::engine::{Job, Request, Start};
 
-/// How one command's reply is put together after the jobs ran.
-enum Assembly {
+/// How one command's reply is put together after the jobs ran. Indices are into the jobs;
+/// plans are borrowed (the key ordinals of split parts, the node labels of fan-outs).
+enum Assembly<'p> {
     Ready(Result<Value>),
     Single(usize),
     Split {
         merge: Merge,
         key_count: usize,
-        parts: Vec<(usize, String, Vec<usize>)>,
+        parts: Vec<(usize, &'p [usize])>,
     },
     Fanout {
         merge: Merge,
-        parts: Vec<(usize, String)>,
+        parts: Vec<(usize, &'p str)>,
     },
     Scan {
         job: usize,
@@ -37,6 +38,9 @@ enum Assembly {
     },
     RandomKey(Vec<Target>),
 }
+
+/// A command with its table row (if known) and its plan.
+type Planned<'c> = (Option<&'static CommandSpec>, &'c Cmd, Result<Plan>);
 
 impl Core {
     fn layout<'a>(&'a self, snapshot: Option<&'a Snapshot>) -> Layout<'a> {
@@ -61,16 +65,16 @@ impl Core {
                 return r;
             }
         };
-        let snapshot = match self.topology.cluster() {
-            Some(_) => match self.cluster_snapshot(deadline) {
-                Ok(s) => Some(s),
+        let (snapshot, now) = match self.topology.cluster() {
+            Some(_) => match self.cluster_snapshot_at(Some(start), deadline) {
+                Ok((s, refreshed)) => (Some(s), if refreshed { None } else { Some(start) }),
                 Err(e) => {
                     let r = Err(e);
                     self.record(Some(spec), start, &r);
                     return r;
                 }
             },
-            None => None,
+            None => (None, Some(start)),
         };
         let result = match plan::plan(spec, cmd, &self.layout(snapshot.as_deref())) {
             Ok(Plan::Single(target)) => {
@@ -79,9 +83,13 @@ impl Core {
                     readonly: spec.is_readonly(),
                     request: Request::Cmd(cmd),
                 };
-                self.run_jobs(std::slice::from_ref(&job), deadline)
-                    .pop()
-                    .unwrap_or_else(|| Err(Error::new(ErrorKind::Protocol, "missing reply")))
+                self.run_jobs(
+                    std::slice::from_ref(&job),
+                    Start { now, snapshot },
+                    deadline,
+                )
+                .pop()
+                .unwrap_or_else(|| Err(Error::new(ErrorKind::Protocol, "missing reply")))
             }
             // Split, fan-out, SCAN, RANDOMKEY: the general path (it records the stats).
             Ok(_) => {
@@ -96,44 +104,49 @@ impl Core {
         result
     }
 
-    /// Plan `cmds` against the current topology.
+    /// Plan `cmds` against the current topology; also returns what the engine may reuse
+    /// (the snapshot, and `started` unless a topology refresh blocked meanwhile).
     fn plan_all<'c>(
         &self,
         cmds: &'c [Cmd],
+        started: Instant,
         deadline: Instant,
-    ) -> Vec<(Option<&'static CommandSpec>, &'c Cmd, Result<Plan>)> {
-        let snapshot = match self.topology.cluster() {
-            Some(_) => match self.cluster_snapshot(deadline) {
-                Ok(s) => Some(s),
+    ) -> (Vec<Planned<'c>>, Start) {
+        let (snapshot, now) = match self.topology.cluster() {
+            Some(_) => match self.cluster_snapshot_at(Some(started), deadline) {
+                Ok((s, refreshed)) => (Some(s), if refreshed { None } else { Some(started) }),
                 Err(e) => {
-                    return cmds
+                    let planned = cmds
                         .iter()
                         .map(|c| (plan::resolve(c).ok(), c, Err(e.clone())))
                         .collect();
+                    return (planned, Start::default());
                 }
             },
-            None => None,
+            None => (None, Some(started)),
         };
         let layout = self.layout(snapshot.as_deref());
-        cmds.iter()
+        let planned = cmds
+            .iter()
             .map(|cmd| match plan::resolve(cmd) {
                 Ok(spec) => (Some(spec), cmd, plan::plan(spec, cmd, &layout)),
                 Err(e) => (None, cmd, Err(e)),
             })
-            .collect()
+            .collect();
+        (planned, Start { now, snapshot })
     }
 
     /// Run commands (a pipeline, or a single command) and record their stats.
-    pub(crate) fn execute_all<'c>(&self, cmds: &'c [Cmd]) -> Vec<Result<Value>> {
+    pub(crate) fn execute_all(&self, cmds: &[Cmd]) -> Vec<Result<Value>> {
         let start = Instant::now();
         let deadline = start + self.config.timeout;
-        let planned = self.plan_all(cmds, deadline);
-        let mut jobs: Vec<Job<'c>> = Vec::with_capacity(cmds.len());
+        let (planned, mut run_start) = self.plan_all(cmds, start, deadline);
+        let mut jobs: Vec<Job<'_>> = Vec::with_capacity(cmds.len());
         let mut assembly = Vec::with_capacity(cmds.len());
         for (spec, cmd, p) in &planned {
             let readonly = spec.is_some_and(|s| s.is_readonly());
             let cmd: &Cmd = cmd;
-            let mut push = |target: Target, request: Request<'c>| {
+            let mut push = |target: Target, request| {
                 jobs.push(Job {
                     target,
                     readonly,
@@ -153,12 +166,13 @@ impl Core {
                     let parts = groups
                         .iter()
                         .map(|(target, ordinals)| {
-                            let bytes = plan::split_part(cmd, *step, positions, ordinals);
-                            (
-                                push(*target, Request::Bytes(bytes)),
-                                format!("{target:?}"),
-                                ordinals.clone(),
-                            )
+                            let request = Request::Part {
+                                cmd,
+                                step: *step,
+                                positions,
+                                ordinals,
+                            };
+                            (push(*target, request), ordinals.as_slice())
                         })
                         .collect();
                     Assembly::Split {
@@ -170,7 +184,7 @@ impl Core {
                 Ok(Plan::Fanout { merge, targets }) => {
                     let parts = targets
                         .iter()
-                        .map(|(target, label)| (push(*target, Request::Cmd(cmd)), label.clone()))
+                        .map(|(target, label)| (push(*target, Request::Cmd(cmd)), label.as_str()))
                         .collect();
                     Assembly::Fanout {
                         merge: *merge,
@@ -194,21 +208,19 @@ impl Core {
                     }
                 }
                 Ok(Plan::RandomKey) => {
-                    let layout_targets = self.keyspace_targets(deadline);
-                    Assembly::RandomKey(layout_targets)
+                    // May have refreshed the topology: the clock reading is stale.
+                    run_start.now = None;
+                    Assembly::RandomKey(self.keyspace_targets(deadline))
                 }
             };
             assembly.push(a);
         }
 
-        let mut replies: Vec<Option<Result<Value>>> = self
-            .run_jobs(&jobs, deadline)
-            .into_iter()
-            .map(Some)
-            .collect();
+        let mut replies = self.run_jobs(&jobs, run_start, deadline);
         let mut take = |i: usize| {
-            replies[i]
-                .take()
+            replies
+                .get_mut(i)
+                .map(|r| std::mem::replace(r, Ok(Value::Nil)))
                 .unwrap_or_else(|| Err(Error::new(ErrorKind::Protocol, "missing reply")))
         };
 
@@ -225,8 +237,8 @@ impl Core {
                 } => {
                     let parts = parts
                         .into_iter()
-                        .map(|(j, node, key_ordinals)| Part {
-                            node,
+                        .map(|(j, key_ordinals)| Part {
+                            node: "",
                             key_ordinals,
                             reply: take(j),
                         })
@@ -238,7 +250,7 @@ impl Core {
                         .into_iter()
                         .map(|(j, node)| Part {
                             node,
-                            key_ordinals: Vec::new(),
+                            key_ordinals: &[],
                             reply: take(j),
                         })
                         .collect();
@@ -284,7 +296,10 @@ impl Core {
                 readonly: true,
                 request: Request::Cmd(cmd),
             };
-            match self.run_jobs(std::slice::from_ref(&job), deadline).pop() {
+            match self
+                .run_jobs(std::slice::from_ref(&job), Start::default(), deadline)
+                .pop()
+            {
                 Some(Ok(Value::Nil)) | None => {}
                 Some(Ok(v)) => return Ok(v),
                 Some(Err(e)) => {

@@ -8,12 +8,12 @@ use super::Value;
 
 /// One node's part of a split or fanned-out command.
 #[derive(Debug)]
-pub struct Part {
-    /// The node (`host:port`).
-    pub node: String,
+pub struct Part<'a> {
+    /// The node (`host:port`), for messages; empty for split parts.
+    pub node: &'a str,
     /// For split commands: the ordinal of each key sent in this part (0-based, in request
     /// order). Empty for fan-outs.
-    pub key_ordinals: Vec<usize>,
+    pub key_ordinals: &'a [usize],
     /// The node's reply.
     pub reply: Result<Value>,
 }
@@ -23,7 +23,7 @@ fn protocol(msg: String) -> Error {
 }
 
 /// Combine `parts` with `rule`. `key_count` is the number of keys of a split command.
-pub fn merge(rule: Merge, key_count: usize, parts: Vec<Part>) -> Result<Value> {
+pub fn merge(rule: Merge, key_count: usize, parts: Vec<Part<'_>>) -> Result<Value> {
     if rule == Merge::OneSucceeded {
         let mut first_err = None;
         for p in parts {
@@ -58,7 +58,7 @@ pub fn merge(rule: Merge, key_count: usize, parts: Vec<Part>) -> Result<Value> {
                         ordinals.len()
                     )));
                 }
-                for (slot, item) in ordinals.into_iter().zip(items) {
+                for (&slot, item) in ordinals.iter().zip(items) {
                     if let Some(dst) = out.get_mut(slot) {
                         *dst = item;
                     }
@@ -140,7 +140,7 @@ pub fn merge(rule: Merge, key_count: usize, parts: Vec<Part>) -> Result<Value> {
         }
         Merge::PerNode => Ok(Value::Map(
             ok.into_iter()
-                .map(|(node, _, v)| (Value::Bulk(node.into_bytes()), v))
+                .map(|(node, _, v)| (Value::Bulk(node.as_bytes().to_vec()), v))
                 .collect(),
         )),
         Merge::OneSucceeded => Err(protocol("unreachable merge".into())),
@@ -151,10 +151,10 @@ pub fn merge(rule: Merge, key_count: usize, parts: Vec<Part>) -> Result<Value> {
 mod tests {
     use super::*;
 
-    fn part(node: &str, ordinals: &[usize], reply: Result<Value>) -> Part {
+    fn part<'a>(node: &'a str, ordinals: &'a [usize], reply: Result<Value>) -> Part<'a> {
         Part {
-            node: node.into(),
-            key_ordinals: ordinals.to_vec(),
+            node,
+            key_ordinals: ordinals,
             reply,
         }
     }

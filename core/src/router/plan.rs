@@ -231,21 +231,15 @@ pub(crate) fn plan(spec: &'static CommandSpec, cmd: &Cmd, layout: &Layout<'_>) -
     }
 }
 
-/// The request of one split part: the command name plus the arguments of its keys.
-pub(crate) fn split_part(
+/// Append the request of one split part: the command name plus the arguments of its keys.
+pub(crate) fn write_split_part(
     cmd: &Cmd,
     step: usize,
     positions: &[usize],
     ordinals: &[usize],
-) -> Vec<u8> {
-    let mut indices = Vec::with_capacity(ordinals.len() * step);
-    for &k in ordinals {
-        let p = positions[k];
-        indices.extend(p..p + step);
-    }
-    let mut out = Vec::new();
-    cmd.write_resp_subset(cmd.get(0).unwrap_or_default(), &indices, &mut out);
-    out
+    out: &mut Vec<u8>,
+) {
+    cmd.write_resp_parts(positions, ordinals, step, out);
 }
 
 /// SCAN with the node's own cursor in place of the client's.
@@ -434,7 +428,8 @@ mod tests {
     #[test]
     fn split_part_keeps_values_with_keys() {
         let cmd = Cmd::from_args(["MSET", "a", "1", "b", "2", "c", "3"]);
-        let out = split_part(&cmd, 2, &[1, 3, 5], &[0, 2]);
+        let mut out = Vec::new();
+        write_split_part(&cmd, 2, &[1, 3, 5], &[0, 2], &mut out);
         assert_eq!(
             out,
             b"*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nc\r\n$1\r\n3\r\n"

@@ -80,6 +80,8 @@ impl Topology {
     #[inline]
     pub(crate) fn unit_of(&self, key: &[u8], hash_tags: Option<[u8; 2]>) -> Target {
         match self {
+            // One node: every placement maps every key to it, no hashing needed.
+            Topology::Static(s) if s.ids.len() == 1 => Target::Node(s.ids[0]),
             Topology::Static(s) => {
                 Target::Node(s.ids[s.placement.locate(hashed_part(key, hash_tags))])
             }

@@ -57,7 +57,12 @@ impl Node {
     /// This process's pool; in a forked child, a fresh one (the inherited connections are
     /// abandoned without touching locks a parent thread may hold).
     #[inline]
-    fn pool(&self) -> arc_swap::Guard<Arc<GenPool>> {
+    pub(crate) fn pool(&self) -> PoolRef {
+        PoolRef(self.pool_guard())
+    }
+
+    #[inline]
+    fn pool_guard(&self) -> arc_swap::Guard<Arc<GenPool>> {
         let current = self.pool.load();
         let generation = process::generation();
         if current.generation == generation {
@@ -90,7 +95,19 @@ impl Node {
         settings: &ConnSettings,
         deadline: Instant,
     ) -> Result<(Conn, bool)> {
-        if let Some(c) = self.pool().pool.take() {
+        self.checkout_from(&self.pool(), settings, deadline, Instant::now())
+    }
+
+    /// [`Node::checkout`] from an already loaded pool; `now` is a recent clock reading.
+    #[inline]
+    pub(crate) fn checkout_from(
+        &self,
+        pool: &PoolRef,
+        settings: &ConnSettings,
+        deadline: Instant,
+        now: Instant,
+    ) -> Result<(Conn, bool)> {
+        if let Some(c) = pool.0.pool.take(now) {
             return Ok((c, true));
         }
         let result = Conn::connect(&self.addr, &self.host, self.port, settings, deadline);
@@ -101,12 +118,43 @@ impl Node {
     /// Give a healthy connection back.
     #[inline]
     pub(crate) fn checkin(&self, conn: Conn) {
-        self.pool().pool.put(conn);
+        self.pool().checkin(conn, Instant::now());
     }
 
     /// Idle pooled connections.
     pub(crate) fn idle_count(&self) -> usize {
-        self.pool().pool.idle_count()
+        self.pool_guard().pool.idle_count()
+    }
+}
+
+/// This process's pool of one node, loaded once for a checkout and the checkin after it (one
+/// atomic load instead of two per request).
+pub(crate) struct PoolRef(arc_swap::Guard<Arc<GenPool>>);
+
+impl PoolRef {
+    /// Give a healthy connection back; `now` is when it was last used.
+    #[inline]
+    pub(crate) fn checkin(&self, conn: Conn, now: Instant) {
+        self.0.pool.put(conn, now);
+    }
+}
+
+/// A consistent view of the node table for one round of a call: one atomic load, then plain
+/// reads without reference counting. Ids interned before the view was taken are all in it
+/// (the engine takes a view after the topology snapshot it routes with).
+pub(crate) struct NodesView(arc_swap::Guard<Arc<NodeTable>>);
+
+impl NodesView {
+    /// The node with id `id`.
+    #[inline]
+    pub(crate) fn get(&self, id: NodeId) -> &Node {
+        &self.0.nodes[id]
+    }
+
+    /// Is node `id` ejected by outlier detection?
+    #[inline]
+    pub(crate) fn is_ejected(&self, id: NodeId) -> bool {
+        self.0.nodes.get(id).is_some_and(|n| n.health.is_ejected())
     }
 }
 
@@ -152,6 +200,12 @@ impl Nodes {
     #[inline]
     pub(crate) fn get(&self, id: NodeId) -> Arc<Node> {
         self.table.load().nodes[id].clone()
+    }
+
+    /// A view of the table for one round of a call.
+    #[inline]
+    pub(crate) fn view(&self) -> NodesView {
+        NodesView(self.table.load())
     }
 
     /// Every node ever seen.

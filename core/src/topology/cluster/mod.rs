@@ -89,11 +89,11 @@ impl ClusterTopology {
             .map(|_| RefreshGuard { topology: self })
     }
 
-    /// Is the snapshot older than `refresh.interval`?
+    /// Is the snapshot older than `refresh.interval` at `now`?
     #[inline]
-    pub(crate) fn is_stale(&self, snapshot: &Snapshot) -> bool {
+    pub(crate) fn is_stale(&self, snapshot: &Snapshot, now: Instant) -> bool {
         match self.settings.interval {
-            Some(interval) => snapshot.taken_at.elapsed() >= interval,
+            Some(interval) => now.saturating_duration_since(snapshot.taken_at) >= interval,
             None => false,
         }
     }

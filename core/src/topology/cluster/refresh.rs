@@ -184,18 +184,37 @@ impl Core {
     /// The current cluster snapshot: loaded on first use (waiting for another thread that
     /// is loading it), refreshed lazily when older than `refresh.interval`.
     pub(crate) fn cluster_snapshot(&self, deadline: Instant) -> Result<Arc<Snapshot>> {
+        self.cluster_snapshot_at(None, deadline).map(|(s, _)| s)
+    }
+
+    /// [`Core::cluster_snapshot`] with a recent clock reading (`None`: read the clock);
+    /// the flag says whether a refresh ran (the caller's clock reading is then stale).
+    pub(crate) fn cluster_snapshot_at(
+        &self,
+        now: Option<Instant>,
+        deadline: Instant,
+    ) -> Result<(Arc<Snapshot>, bool)> {
         let Some(cluster) = self.topology.cluster() else {
             return Err(Error::new(ErrorKind::Protocol, "not in cluster mode"));
         };
         let snap = cluster.current();
         if !snap.is_empty() {
-            if cluster.is_stale(&snap) && cluster.refresh_allowed() {
+            let now = now.unwrap_or_else(Instant::now);
+            if cluster.is_stale(&snap, now) && cluster.refresh_allowed() {
                 // Best effort: the old snapshot still serves if this fails.
                 let _ = self.refresh_topology(RefreshReason::Interval, false, deadline);
-                return Ok(cluster.current());
+                return Ok((cluster.current(), true));
             }
-            return Ok(snap);
+            return Ok((snap, false));
         }
+        self.first_snapshot(deadline).map(|s| (s, true))
+    }
+
+    /// No topology yet: load it (or wait for the thread loading it) within the deadline.
+    fn first_snapshot(&self, deadline: Instant) -> Result<Arc<Snapshot>> {
+        let Some(cluster) = self.topology.cluster() else {
+            return Err(Error::new(ErrorKind::Protocol, "not in cluster mode"));
+        };
         loop {
             // Another thread may have loaded it while this one waited.
             let snap = cluster.current();

@@ -1,0 +1,161 @@
+//! Cluster benchmark (issue #3/#4): MGET of 100 keys spread over 3 shards and a pipeline of
+//! 100 SETs over 3 shards through shardis (Redis Cluster, 3 primaries), against the `redis`
+//! crate doing a single-node MGET of 100 / pipeline of 100 on one standalone server, one
+//! client thread, same run. In cluster mode the 100 keys are in 100 slots, and Redis Cluster
+//! only accepts a multi-key command within one slot: shardis sends 100 one-key sub-requests,
+//! grouped per node and written together. The third row compares the same shardis MGET with
+//! the work Redis Cluster forces on the servers: 100 pipelined GETs on one node. The last
+//! columns are the servers' CPU time per call (`INFO cpu` of every server involved, before and
+//! after), which shows how much of the gap is the servers' work rather than the client's.
+//!
+//! `cargo run --release -p shardis-bench --bin bench-cluster [-- --rounds 9 --ops 2000]`
+
+use std::time::Instant;
+
+use shardis::{Cmd, Config, Mode};
+use shardis_tests::{Cluster, RedisServer};
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// CPU seconds (user + sys) the server behind `conn` has used so far.
+fn server_cpu(conn: &mut redis::Connection) -> f64 {
+    let info: String = redis::cmd("INFO").arg("cpu").query(conn).unwrap();
+    info.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| *k == "used_cpu_user" || *k == "used_cpu_sys")
+        .map(|(_, v)| v.trim().parse::<f64>().unwrap_or(0.0))
+        .sum()
+}
+
+fn total_cpu(conns: &mut [redis::Connection]) -> f64 {
+    conns.iter_mut().map(server_cpu).sum()
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--help" || a == "-h") {
+        println!("bench-cluster [--rounds N (9)] [--ops N per round (2000)]");
+        return;
+    }
+    let rounds = arg("--rounds", 9);
+    let ops = arg("--ops", 2000);
+    let cluster = Cluster::start(3, 0);
+    let single = RedisServer::start();
+    let client = shardis::Client::new(
+        Config::builder()
+            .mode(Mode::Cluster)
+            .node(&cluster.nodes[0].addr())
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut direct = single.connection();
+    let mut single_info = [single.connection()];
+    let mut cluster_info: Vec<redis::Connection> =
+        cluster.nodes.iter().map(|n| n.connection()).collect();
+    let value = vec![b'v'; 100];
+    let keys: Vec<String> = (0..100).map(|i| format!("bench:{i}")).collect();
+    let mut mset = Cmd::new("MSET");
+    for k in &keys {
+        mset.arg(k).arg(&value);
+        let _: () = redis::cmd("SET")
+            .arg(k)
+            .arg(&value)
+            .query(&mut direct)
+            .unwrap();
+    }
+    client.execute(&mset).unwrap();
+    let mget = Cmd::from_args(std::iter::once("MGET".to_string()).chain(keys.iter().cloned()));
+    let sets: Vec<Cmd> = keys
+        .iter()
+        .map(|k| Cmd::new("SET").with(k).with(&value))
+        .collect();
+
+    // (name, direct calls/s, shardis calls/s, direct server CPU s/call, shardis server CPU s/call)
+    type Row = (&'static str, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+    let mut rows: Vec<Row> = [
+        "MGET of 100",
+        "pipeline of 100 SETs",
+        "MGET of 100 vs 100 pipelined GETs on 1 node",
+    ]
+    .into_iter()
+    .map(|name| (name, vec![], vec![], vec![], vec![]))
+    .collect();
+    let ops_f = ops as f64;
+    // Time `ops` calls of `f` and the CPU the servers behind `conns` spent meanwhile.
+    let timed = |conns: &mut [redis::Connection], f: &mut dyn FnMut()| -> (f64, f64) {
+        let cpu = total_cpu(conns);
+        let t = Instant::now();
+        for _ in 0..ops {
+            f();
+        }
+        let rate = ops_f / t.elapsed().as_secs_f64();
+        (rate, (total_cpu(conns) - cpu) / ops_f)
+    };
+    for _ in 0..rounds {
+        let (rate, cpu) = timed(&mut single_info, &mut || {
+            let v: redis::Value = redis::cmd("MGET").arg(&keys).query(&mut direct).unwrap();
+            std::hint::black_box(v);
+        });
+        rows[0].1.push(rate);
+        rows[0].3.push(cpu);
+        let (rate, cpu) = timed(&mut cluster_info, &mut || {
+            std::hint::black_box(client.execute(&mget).unwrap());
+        });
+        for row in [0, 2] {
+            rows[row].2.push(rate);
+            rows[row].4.push(cpu);
+        }
+        let (rate, cpu) = timed(&mut single_info, &mut || {
+            let mut p = redis::pipe();
+            for k in &keys {
+                p.cmd("GET").arg(k);
+            }
+            let v: redis::Value = p.query(&mut direct).unwrap();
+            std::hint::black_box(v);
+        });
+        rows[2].1.push(rate);
+        rows[2].3.push(cpu);
+        let (rate, cpu) = timed(&mut single_info, &mut || {
+            let mut p = redis::pipe();
+            for k in &keys {
+                p.cmd("SET").arg(k).arg(&value);
+            }
+            let v: redis::Value = p.query(&mut direct).unwrap();
+            std::hint::black_box(v);
+        });
+        rows[1].1.push(rate);
+        rows[1].3.push(cpu);
+        let (rate, cpu) = timed(&mut cluster_info, &mut || {
+            for r in client.pipeline(&sets) {
+                r.unwrap();
+            }
+        });
+        rows[1].2.push(rate);
+        rows[1].4.push(cpu);
+    }
+    println!(
+        "| workload | redis crate, 1 node | shardis, cluster of 3 primaries | ratio | server CPU µs/call, 1 node | server CPU µs/call, cluster |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, direct, ours, direct_cpu, ours_cpu) in rows {
+        let (d, o) = (median(direct), median(ours));
+        println!(
+            "| {name} | {d:.0}/s | {o:.0}/s | {:.2}× | {:.1} | {:.1} |",
+            o / d,
+            median(direct_cpu) * 1e6,
+            median(ours_cpu) * 1e6
+        );
+    }
+}
