@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (not tests): figures and ratios against baselines measured in the same run.
-#   bash scripts/bench.sh              core: routed GET/SET vs the redis crate on one node
+#   bash scripts/bench.sh              core: routed GET/SET vs the redis crate on one node,
+#                                      with the scheduler's CPU placement, then all on CPU 0
 #   bash scripts/bench.sh --cluster    MGET of 100 / pipeline of 100 over a 3-primary cluster
 #   bash scripts/bench.sh --python     Python: shardis vs redis-py, RedisCluster, GLIDE, Envoy, twemproxy
 # Extra arguments go to the benchmark program (e.g. --rounds 9).
@@ -13,7 +14,11 @@ case "${1:-}" in
 esac
 cargo build --release --locked -p shardis-bench -p shardis-tests
 case "$which" in
-core) target/release/bench-core "$@" ;;
+core)
+    target/release/bench-core "$@"
+    echo
+    target/release/bench-core --same-cpu "$@"
+    ;;
 cluster) target/release/bench-cluster "$@" ;;
 python)
     wheel=$(bash scripts/build-wheel.sh)

@@ -76,6 +76,7 @@ pub(crate) fn to_py<'py>(py: Python<'py>, v: Value, decode: bool) -> PyResult<Bo
         Value::Nil => py.None().into_bound(py),
         Value::Int(i) => i.into_pyobject(py)?.into_any(),
         Value::Bulk(b) => text(py, &b, decode)?,
+        Value::Okay => text(py, b"OK", decode)?,
         Value::Status(s) => text(py, s.as_bytes(), decode)?,
         Value::Double(d) => PyFloat::new(py, d).into_any(),
         Value::Boolean(b) => PyBool::new(py, b).to_owned().into_any(),

@@ -39,6 +39,15 @@ fn server_cpu(conn: &mut redis::Connection) -> f64 {
         .sum()
 }
 
+/// CPU seconds (user + sys) this thread has used so far.
+fn thread_cpu() -> f64 {
+    // SAFETY: getrusage with a valid out pointer.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut u) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
 fn total_cpu(conns: &mut [redis::Connection]) -> f64 {
     conns.iter_mut().map(server_cpu).sum()
 }
@@ -82,42 +91,56 @@ fn main() {
         .map(|k| Cmd::new("SET").with(k).with(&value))
         .collect();
 
-    // (name, direct calls/s, shardis calls/s, direct server CPU s/call, shardis server CPU s/call)
-    type Row = (&'static str, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+    // (name, direct calls/s, shardis calls/s, direct server CPU s/call, shardis server CPU
+    // s/call, direct client CPU s/call, shardis client CPU s/call)
+    type Row = (
+        &'static str,
+        Vec<f64>,
+        Vec<f64>,
+        Vec<f64>,
+        Vec<f64>,
+        Vec<f64>,
+        Vec<f64>,
+    );
     let mut rows: Vec<Row> = [
         "MGET of 100",
         "pipeline of 100 SETs",
         "MGET of 100 vs 100 pipelined GETs on 1 node",
     ]
     .into_iter()
-    .map(|name| (name, vec![], vec![], vec![], vec![]))
+    .map(|name| (name, vec![], vec![], vec![], vec![], vec![], vec![]))
     .collect();
     let ops_f = ops as f64;
-    // Time `ops` calls of `f` and the CPU the servers behind `conns` spent meanwhile.
-    let timed = |conns: &mut [redis::Connection], f: &mut dyn FnMut()| -> (f64, f64) {
+    // Time `ops` calls of `f`: calls/s, and the CPU per call of the servers behind `conns`
+    // and of this (the client) thread.
+    let timed = |conns: &mut [redis::Connection], f: &mut dyn FnMut()| -> (f64, f64, f64) {
         let cpu = total_cpu(conns);
+        let own = thread_cpu();
         let t = Instant::now();
         for _ in 0..ops {
             f();
         }
         let rate = ops_f / t.elapsed().as_secs_f64();
-        (rate, (total_cpu(conns) - cpu) / ops_f)
+        let own = (thread_cpu() - own) / ops_f;
+        (rate, (total_cpu(conns) - cpu) / ops_f, own)
     };
     for _ in 0..rounds {
-        let (rate, cpu) = timed(&mut single_info, &mut || {
+        let (rate, cpu, client_cpu) = timed(&mut single_info, &mut || {
             let v: redis::Value = redis::cmd("MGET").arg(&keys).query(&mut direct).unwrap();
             std::hint::black_box(v);
         });
         rows[0].1.push(rate);
         rows[0].3.push(cpu);
-        let (rate, cpu) = timed(&mut cluster_info, &mut || {
+        rows[0].5.push(client_cpu);
+        let (rate, cpu, client_cpu) = timed(&mut cluster_info, &mut || {
             std::hint::black_box(client.execute(&mget).unwrap());
         });
         for row in [0, 2] {
             rows[row].2.push(rate);
             rows[row].4.push(cpu);
+            rows[row].6.push(client_cpu);
         }
-        let (rate, cpu) = timed(&mut single_info, &mut || {
+        let (rate, cpu, client_cpu) = timed(&mut single_info, &mut || {
             let mut p = redis::pipe();
             for k in &keys {
                 p.cmd("GET").arg(k);
@@ -127,7 +150,8 @@ fn main() {
         });
         rows[2].1.push(rate);
         rows[2].3.push(cpu);
-        let (rate, cpu) = timed(&mut single_info, &mut || {
+        rows[2].5.push(client_cpu);
+        let (rate, cpu, client_cpu) = timed(&mut single_info, &mut || {
             let mut p = redis::pipe();
             for k in &keys {
                 p.cmd("SET").arg(k).arg(&value);
@@ -137,25 +161,29 @@ fn main() {
         });
         rows[1].1.push(rate);
         rows[1].3.push(cpu);
-        let (rate, cpu) = timed(&mut cluster_info, &mut || {
+        rows[1].5.push(client_cpu);
+        let (rate, cpu, client_cpu) = timed(&mut cluster_info, &mut || {
             for r in client.pipeline(&sets) {
                 r.unwrap();
             }
         });
         rows[1].2.push(rate);
         rows[1].4.push(cpu);
+        rows[1].6.push(client_cpu);
     }
     println!(
-        "| workload | redis crate, 1 node | shardis, cluster of 3 primaries | ratio | server CPU µs/call, 1 node | server CPU µs/call, cluster |"
+        "| workload | redis crate, 1 node | shardis, cluster of 3 primaries | ratio | server CPU µs/call: 1 node, cluster | client CPU µs/call: redis crate, shardis |"
     );
     println!("|---|---:|---:|---:|---:|---:|");
-    for (name, direct, ours, direct_cpu, ours_cpu) in rows {
+    for (name, direct, ours, direct_cpu, ours_cpu, direct_client, ours_client) in rows {
         let (d, o) = (median(direct), median(ours));
         println!(
-            "| {name} | {d:.0}/s | {o:.0}/s | {:.2}× | {:.1} | {:.1} |",
+            "| {name} | {d:.0}/s | {o:.0}/s | {:.2}× | {:.1}, {:.1} | {:.1}, {:.1} |",
             o / d,
             median(direct_cpu) * 1e6,
-            median(ours_cpu) * 1e6
+            median(ours_cpu) * 1e6,
+            median(direct_client) * 1e6,
+            median(ours_client) * 1e6
         );
     }
 }

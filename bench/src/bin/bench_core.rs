@@ -6,7 +6,13 @@
 //! - the client thread's CPU time per op (`getrusage(RUSAGE_THREAD)`): what the client
 //!   library itself costs, without the loopback round trip and the scheduler noise.
 //!
-//! `cargo run --release -p shardis-bench --bin bench-core [-- --rounds 15 --ops 20000]`
+//! Two scheduling regimes give different pictures on a small VM, so both are worth running:
+//! by default the client and the servers run wherever the scheduler puts them (usually on
+//! different CPUs: every round trip pays a cross-CPU wake-up, which dominates); with
+//! `--same-cpu` the process pins itself, and so the servers it starts, to CPU 0 (the wake-up
+//! is cheap and the client library's own cost shows).
+//!
+//! `cargo run --release -p shardis-bench --bin bench-core [-- --rounds 15 --ops 20000 --same-cpu]`
 
 use std::time::Instant;
 
@@ -55,9 +61,30 @@ const VARIANTS: [&str; 4] = [
     "shardis ring_hash, 3 nodes",
 ];
 
+/// Pin this process (and the servers it starts afterwards) to CPU 0.
+fn pin_to_cpu0() {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET and sched_setaffinity only
+    // touch that local set and this process.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            panic!("sched_setaffinity: {}", std::io::Error::last_os_error());
+        }
+    }
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "--help" || a == "-h") {
+        println!("bench-core [--rounds N (15)] [--ops N per round (20000)] [--same-cpu]");
+        return;
+    }
     let rounds = arg("--rounds", 15);
     let ops = arg("--ops", 20_000);
+    let same_cpu = std::env::args().any(|a| a == "--same-cpu");
+    if same_cpu {
+        pin_to_cpu0();
+    }
     let set = StandaloneSet::start(3);
     let value = vec![b'v'; 100];
     let keys: Vec<String> = (0..1000).map(|i| format!("bench:{i}")).collect();
@@ -184,8 +211,13 @@ fn main() {
         ));
     }
 
+    let placement = if same_cpu {
+        "client and servers pinned to CPU 0"
+    } else {
+        "scheduler's CPU placement"
+    };
     println!(
-        "shardis core benchmark: 1 client thread, 100-byte values, {rounds} rounds × {ops} ops, loopback"
+        "shardis core benchmark: 1 client thread, 100-byte values, {rounds} rounds × {ops} ops, loopback, {placement}"
     );
     println!(
         "direct = redis crate 1.8 sync Connection (its defaults); ratios: shardis ÷ direct (< 1 = shardis cheaper)"

@@ -127,6 +127,7 @@ impl Parser<'_> {
             return Ok(None);
         };
         Ok(Some(match kind {
+            b'+' if line == b"OK" => Ok(Value::Okay),
             b'+' => Ok(Value::Status(String::from_utf8_lossy(line).into_owned())),
             b'-' => Err(String::from_utf8_lossy(line).into_owned()),
             b':' => Ok(Value::Int(Parser::integer(line)?)),
@@ -220,7 +221,8 @@ mod tests {
 
     #[test]
     fn parses_every_resp2_type() {
-        assert_eq!(one(b"+OK\r\n"), Ok(Value::Status("OK".into())));
+        assert_eq!(one(b"+OK\r\n"), Ok(Value::Okay));
+        assert_eq!(one(b"+PONG\r\n"), Ok(Value::Status("PONG".into())));
         assert_eq!(one(b"-ERR bad\r\n"), Err("ERR bad".into()));
         assert_eq!(one(b":-42\r\n"), Ok(Value::Int(-42)));
         assert_eq!(one(b":9223372036854775807\r\n"), Ok(Value::Int(i64::MAX)));

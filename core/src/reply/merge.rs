@@ -203,7 +203,7 @@ mod tests {
     fn any_failed_part_fails_the_command_except_one_succeeded() {
         let mk = || {
             vec![
-                part("a", &[], Ok(Value::Status("OK".into()))),
+                part("a", &[], Ok(Value::Okay)),
                 part("b", &[], Err(Error::new(ErrorKind::Io, "reset"))),
             ]
         };

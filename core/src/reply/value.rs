@@ -13,7 +13,10 @@ pub enum Value {
     Int(i64),
     /// Bulk string (binary safe).
     Bulk(Vec<u8>),
-    /// Simple string (`+OK`).
+    /// The simple string `+OK`, the most common reply (kept apart so it costs no
+    /// allocation).
+    Okay,
+    /// Any other simple string (`+PONG`, `+QUEUED`, …).
     Status(String),
     /// Array reply.
     Array(Vec<Value>),
@@ -30,13 +33,14 @@ pub enum Value {
 impl Value {
     /// True for `+OK`.
     pub fn is_ok(&self) -> bool {
-        matches!(self, Value::Status(s) if s == "OK")
+        matches!(self, Value::Okay) || matches!(self, Value::Status(s) if s == "OK")
     }
 
     /// The bytes of a bulk or simple string.
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match self {
             Value::Bulk(b) => Some(b),
+            Value::Okay => Some(b"OK"),
             Value::Status(s) => Some(s.as_bytes()),
             _ => None,
         }
@@ -82,6 +86,7 @@ impl fmt::Debug for Value {
             Value::Nil => f.write_str("nil"),
             Value::Int(i) => write!(f, "{i}"),
             Value::Bulk(b) => write!(f, "{:?}", String::from_utf8_lossy(b)),
+            Value::Okay => f.write_str("+OK"),
             Value::Status(s) => write!(f, "+{s}"),
             Value::Array(a) => f.debug_list().entries(a).finish(),
             Value::Map(m) => f

@@ -87,7 +87,7 @@ fn transaction_runs_on_the_node_of_its_keys() {
     let node = tx.node().unwrap().to_owned();
     assert_eq!(node, c.node_for(b"{acct}:a").unwrap());
     let result = tx.exec().unwrap().into_array().unwrap();
-    assert_eq!(result[0], Value::Status("OK".into()));
+    assert_eq!(result[0], Value::Okay);
     assert_eq!(result[1], Value::Int(15));
     assert_eq!(result[2], Value::Array(vec!["15".into(), Value::Nil]));
     assert!(matches!(&result[3], Value::Error(e) if e.starts_with("WRONGTYPE")));
@@ -143,9 +143,6 @@ fn watch_aborts_exec_when_the_key_changes() {
     let mut tx = c.transaction();
     tx.watch(&["{w}:k"]).unwrap();
     tx.queue(Cmd::from_args(["SET", "{w}:k", "4"])).unwrap();
-    assert_eq!(
-        tx.exec().unwrap(),
-        Value::Array(vec![Value::Status("OK".into())])
-    );
+    assert_eq!(tx.exec().unwrap(), Value::Array(vec![Value::Okay]));
     assert_eq!(c.query(["GET", "{w}:k"]).unwrap(), "4".into());
 }

@@ -26,6 +26,7 @@ pub(crate) fn print_reply(v: &Value, indent: usize) -> String {
         Value::Nil => "(nil)\n".into(),
         Value::Int(i) => format!("(integer) {i}\n"),
         Value::Bulk(b) => format!("{}\n", quote(b)),
+        Value::Okay => "OK\n".to_string(),
         Value::Status(s) => format!("{s}\n"),
         Value::Double(d) => format!("(double) {d}\n"),
         Value::Boolean(b) => format!("({b})\n"),
