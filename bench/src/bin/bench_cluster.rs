@@ -13,21 +13,8 @@
 use std::time::Instant;
 
 use shardis::{Cmd, Config, Mode};
+use shardis_bench::{arg, flag, median, thread_cpu};
 use shardis_tests::{Cluster, RedisServer};
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
 
 /// CPU seconds (user + sys) the server behind `conn` has used so far.
 fn server_cpu(conn: &mut redis::Connection) -> f64 {
@@ -39,21 +26,12 @@ fn server_cpu(conn: &mut redis::Connection) -> f64 {
         .sum()
 }
 
-/// CPU seconds (user + sys) this thread has used so far.
-fn thread_cpu() -> f64 {
-    // SAFETY: getrusage with a valid out pointer.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut u) };
-    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    t(u.ru_utime) + t(u.ru_stime)
-}
-
 fn total_cpu(conns: &mut [redis::Connection]) -> f64 {
     conns.iter_mut().map(server_cpu).sum()
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--help" || a == "-h") {
+    if flag("--help") || flag("-h") {
         println!("bench-cluster [--rounds N (9)] [--ops N per round (2000)]");
         return;
     }

@@ -17,29 +17,8 @@
 use std::time::Instant;
 
 use shardis::{Cmd, Mode};
+use shardis_bench::{arg, flag, median, thread_cpu};
 use shardis_tests::{StandaloneSet, builder};
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-fn thread_cpu() -> f64 {
-    // SAFETY: getrusage with a valid out pointer.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut u) };
-    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    t(u.ru_utime) + t(u.ru_stime)
-}
 
 /// Wall and CPU seconds of `f`.
 fn measure(f: impl FnOnce()) -> (f64, f64) {
@@ -75,13 +54,13 @@ fn pin_to_cpu0() {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--help" || a == "-h") {
+    if flag("--help") || flag("-h") {
         println!("bench-core [--rounds N (15)] [--ops N per round (20000)] [--same-cpu]");
         return;
     }
     let rounds = arg("--rounds", 15);
     let ops = arg("--ops", 20_000);
-    let same_cpu = std::env::args().any(|a| a == "--same-cpu");
+    let same_cpu = flag("--same-cpu");
     if same_cpu {
         pin_to_cpu0();
     }

@@ -115,6 +115,22 @@ struct State {
     done: Option<Result<Value>>,
 }
 
+impl State {
+    /// Count one more redirect of this job; past [`MAX_REDIRECTS`] the job fails with the
+    /// last redirect's message and this returns false.
+    fn count_redirect(&mut self, err: &Error) -> bool {
+        self.redirects += 1;
+        if self.redirects > MAX_REDIRECTS {
+            self.done = Some(Err(Error::new(
+                ErrorKind::Server,
+                format!("too many redirects; last: {}", err.message()),
+            )));
+            return false;
+        }
+        true
+    }
+}
+
 const ASKING: &[u8] = b"*1\r\n$6\r\nASKING\r\n";
 
 /// What the round asks for before the next one.
@@ -416,12 +432,7 @@ impl Core {
             (Redirect::None, _) => st.done = Some(Err(err)),
             (Redirect::Moved { slot, addr }, Some(c)) => {
                 counters.moved.fetch_add(1, Ordering::Relaxed);
-                st.redirects += 1;
-                if st.redirects > MAX_REDIRECTS {
-                    st.done = Some(Err(Error::new(
-                        ErrorKind::Server,
-                        format!("too many redirects; last: {}", err.message()),
-                    )));
+                if !st.count_redirect(&err) {
                     return;
                 }
                 let Ok(target) = self.nodes.intern(&addr) else {
@@ -444,12 +455,7 @@ impl Core {
             }
             (Redirect::Ask { addr, .. }, Some(_)) => {
                 counters.ask.fetch_add(1, Ordering::Relaxed);
-                st.redirects += 1;
-                if st.redirects > MAX_REDIRECTS {
-                    st.done = Some(Err(Error::new(
-                        ErrorKind::Server,
-                        format!("too many redirects; last: {}", err.message()),
-                    )));
+                if !st.count_redirect(&err) {
                     return;
                 }
                 match self.nodes.intern(&addr) {

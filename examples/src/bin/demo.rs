@@ -36,6 +36,18 @@ fn run(args: &[&str]) -> String {
     text
 }
 
+/// Write 10 000 hashes tagged `{avgo}` with `shardis dist`; true when one node got them all.
+fn tagged_keys_on_one_node(config: &str) -> bool {
+    let tagged = run(&[
+        "dist", "--config", config, "--keys", "10000", "--tag", "avgo",
+    ]);
+    let nodes_with_all = tagged
+        .lines()
+        .filter(|l| l.contains("127.0.0.1") && l.split_whitespace().nth(1) == Some("10000"))
+        .count();
+    nodes_with_all == 1
+}
+
 fn python_example(python: &str, args: &[&str]) {
     println!("$ python {}", args.join(" "));
     let status = Command::new(python)
@@ -108,16 +120,9 @@ fn main() {
             "{mode} ({note}): {KEYS} keys, largest deviation from the mean {:.1}%",
             spread(&plain)
         ));
-        let tagged = run(&[
-            "dist", "--config", &config, "--keys", "10000", "--tag", "avgo",
-        ]);
-        let on_one = tagged
-            .lines()
-            .filter(|l| l.contains("127.0.0.1") && l.split_whitespace().nth(1) == Some("10000"))
-            .count();
         verdicts.push(format!(
             "{mode} ({note}): 10000 keys tagged {{avgo}} all on one node: {}",
-            on_one == 1
+            tagged_keys_on_one_node(&config)
         ));
         last_config = config;
     }
@@ -180,16 +185,9 @@ fn main() {
         "cluster: {KEYS} keys over 3 primaries, largest deviation from the mean {:.1}%",
         spread(&plain)
     ));
-    let tagged = run(&[
-        "dist", "--config", &config, "--keys", "10000", "--tag", "avgo",
-    ]);
-    let on_one = tagged
-        .lines()
-        .filter(|l| l.contains("127.0.0.1") && l.split_whitespace().nth(1) == Some("10000"))
-        .count();
     verdicts.push(format!(
         "cluster: 10000 keys tagged {{avgo}} all in one slot: {}",
-        on_one == 1
+        tagged_keys_on_one_node(&config)
     ));
     run(&["cmd", "--config", &config, "DBSIZE"]);
     run(&[
