@@ -314,6 +314,9 @@ impl Conn {
                 self.rend += n;
                 Ok(())
             }
+            // A signal (PHP's max_execution_time timer, SIGCHLD, …) interrupted the wait:
+            // nothing was lost; the caller's loop reads again within the same deadline.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
             Err(e) => {
                 let kind = io_kind(&e);
                 let msg = if kind == ErrorKind::Timeout {

@@ -1,0 +1,156 @@
+//! PHP values → command arguments, with phpredis' loose scalars: an int, float or bool key or
+//! value is sent as PHP would print it; strings pass through byte for byte (binary-safe).
+//! Arrays, objects and resources where a scalar is expected raise `\TypeError`.
+
+use ext_php_rs::exception::PhpException;
+use ext_php_rs::flags::DataType;
+use ext_php_rs::types::{ZendHashTable, Zval};
+use shardis::Cmd;
+
+use crate::errors::type_error;
+
+/// The PHP type name of a value, for error messages.
+pub(crate) fn type_name(z: &Zval) -> &'static str {
+    match z.get_type() {
+        DataType::Null | DataType::Undef => "null",
+        DataType::False | DataType::True | DataType::Bool => "bool",
+        DataType::Long => "int",
+        DataType::Double => "float",
+        DataType::String => "string",
+        DataType::Array => "array",
+        DataType::Object(_) => "object",
+        DataType::Resource => "resource",
+        _ => "value",
+    }
+}
+
+/// Append `z` (a scalar) to `cmd`. `what` names the parameter for the error message.
+pub(crate) fn push_scalar(cmd: &mut Cmd, z: &Zval, what: &str) -> Result<(), PhpException> {
+    let z = z.dereference();
+    if let Some(s) = z.zend_str() {
+        cmd.arg(s.as_bytes());
+        return Ok(());
+    }
+    match z.get_type() {
+        DataType::Long => {
+            cmd.arg(z.long().unwrap_or_default().to_string());
+        }
+        DataType::Double => {
+            cmd.arg(float_text(z.double().unwrap_or_default()));
+        }
+        DataType::True => {
+            cmd.arg("1");
+        }
+        DataType::False | DataType::Null | DataType::Undef => {
+            cmd.arg("");
+        }
+        _ => {
+            return Err(type_error(format!(
+                "{what} must be of type string|int|float|bool, {} given",
+                type_name(z)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A float as PHP prints it (`1.5`, `1`, `INF`).
+pub(crate) fn float_text(f: f64) -> String {
+    if f.is_infinite() {
+        if f > 0.0 { "inf" } else { "-inf" }.to_owned()
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Append a scalar, or every element of an array (values only, in order).
+pub(crate) fn push_flat(cmd: &mut Cmd, z: &Zval, what: &str) -> Result<(), PhpException> {
+    let z = z.dereference();
+    match z.array() {
+        Some(arr) => arr
+            .values()
+            .try_for_each(|v| push_scalar(cmd, v, &format!("{what} element"))),
+        None => push_scalar(cmd, z, what),
+    }
+}
+
+/// Keys given phpredis-style: one array, or one or more scalars (`del('a', 'b')`,
+/// `del(['a', 'b'])`).
+pub(crate) fn push_keys(cmd: &mut Cmd, first: &Zval, rest: &[&Zval]) -> Result<(), PhpException> {
+    push_flat(cmd, first, "key")?;
+    rest.iter().try_for_each(|k| push_scalar(cmd, k, "key"))
+}
+
+/// Append an associative array as `k v k v …` (`mSet`, `hMSet`).
+pub(crate) fn push_pairs(cmd: &mut Cmd, z: &Zval, what: &str) -> Result<usize, PhpException> {
+    let arr = expect_array(z, what)?;
+    for (k, v) in arr.iter() {
+        cmd.arg(k.to_string());
+        push_scalar(cmd, v, &format!("{what} value"))?;
+    }
+    Ok(arr.len())
+}
+
+/// The array behind `z`, or a `\TypeError` naming `what`.
+pub(crate) fn expect_array<'a>(z: &'a Zval, what: &str) -> Result<&'a ZendHashTable, PhpException> {
+    let z = z.dereference();
+    z.array().ok_or_else(|| {
+        type_error(format!(
+            "{what} must be of type array, {} given",
+            type_name(z)
+        ))
+    })
+}
+
+/// An integer argument with phpredis' leniency (numeric strings and floats accepted).
+pub(crate) fn int_arg(z: &Zval, what: &str) -> Result<i64, PhpException> {
+    let z = z.dereference();
+    match z.get_type() {
+        DataType::Long => Ok(z.long().unwrap_or_default()),
+        #[allow(clippy::cast_possible_truncation)]
+        DataType::Double => Ok(z.double().unwrap_or_default() as i64),
+        DataType::True => Ok(1),
+        DataType::False | DataType::Null => Ok(0),
+        DataType::String => z
+            .str()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .ok_or_else(|| type_error(format!("{what} must be an integer, non-numeric string given"))),
+        _ => Err(type_error(format!(
+            "{what} must be of type int, {} given",
+            type_name(z)
+        ))),
+    }
+}
+
+/// A command from a name and a list of scalar arguments.
+pub(crate) fn command(name: &str, args: &[&Zval]) -> Result<Cmd, PhpException> {
+    let mut cmd = Cmd::new(name);
+    for a in args {
+        push_scalar(&mut cmd, a, "argument")?;
+    }
+    Ok(cmd)
+}
+
+/// The bytes of one scalar (a key for `nodeFor`, a field name).
+pub(crate) fn scalar_bytes(z: &Zval, what: &str) -> Result<Vec<u8>, PhpException> {
+    let mut cmd = Cmd::default();
+    push_scalar(&mut cmd, z, what)?;
+    Ok(cmd.get(0).unwrap_or_default().to_vec())
+}
+
+/// Is `z` a non-empty string or array option key present (`['nx', 'ex' => 10]` forms)?
+/// Returns the option's value for `key => value` entries and `true` for bare flags.
+pub(crate) fn option<'a>(opts: &'a ZendHashTable, name: &str) -> Option<&'a Zval> {
+    for (k, v) in opts.iter() {
+        let key = k.to_string();
+        if key.eq_ignore_ascii_case(name) {
+            return Some(v);
+        }
+        if matches!(k, ext_php_rs::types::ArrayKey::Long(_))
+            && v.str().is_some_and(|s| s.eq_ignore_ascii_case(name))
+        {
+            return Some(v);
+        }
+    }
+    None
+}
