@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(redis-server redis-tools nutcracker iproute2 python3-venv)
+PACKAGES=(redis-server redis-tools nutcracker iproute2 python3-venv
+  # the PHP extension (ext-php-rs needs php-config and libclang), its tests and benchmark
+  php-cli php-dev php-fpm php-redis php-nrk-predis clang libclang-dev libfcgi-bin)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -38,4 +38,7 @@ if grep -Eq "[0-9]+ skipped" "$pylog"; then
 fi
 grep -Eq "[0-9]+ passed" "$pylog"
 rm -f "$pylog"
+echo "== PHP: extension → php-fpm, fork, phpredis parity (bindings-php/tests)"
+cargo build --locked -p shardis-php
+bash bindings-php/tests/run.sh target/debug/libshardis_php.so target/debug/shardis-fixture
 echo "== all test suites passed"

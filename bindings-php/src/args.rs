@@ -114,7 +114,11 @@ pub(crate) fn int_arg(z: &Zval, what: &str) -> Result<i64, PhpException> {
         DataType::String => z
             .str()
             .and_then(|s| s.trim().parse::<i64>().ok())
-            .ok_or_else(|| type_error(format!("{what} must be an integer, non-numeric string given"))),
+            .ok_or_else(|| {
+                type_error(format!(
+                    "{what} must be an integer, non-numeric string given"
+                ))
+            }),
         _ => Err(type_error(format!(
             "{what} must be of type int, {} given",
             type_name(z)

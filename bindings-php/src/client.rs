@@ -9,7 +9,9 @@ use serde_json::Value as Json;
 use shardis::Cmd;
 
 use crate::api::redis_api;
-use crate::args::{command, expect_array, push_flat, push_keys, push_pairs, push_scalar, scalar_bytes};
+use crate::args::{
+    command, expect_array, push_flat, push_keys, push_pairs, push_scalar, scalar_bytes,
+};
 use crate::commands;
 use crate::config::{self, ClusterArgs};
 use crate::errors::to_exception;

@@ -13,7 +13,11 @@ use crate::session::Session;
 
 /// `set($key, $value, $options)`: `$options` is a TTL in seconds (int) or phpredis' array
 /// (`['nx', 'ex' => 10]`, `'xx'`, `'px'`, `'exat'`, `'pxat'`, `'keepttl'`, `'get'`).
-pub(crate) fn set(key: &Zval, value: &Zval, options: Option<&Zval>) -> Result<(Cmd, Shape), PhpException> {
+pub(crate) fn set(
+    key: &Zval,
+    value: &Zval,
+    options: Option<&Zval>,
+) -> Result<(Cmd, Shape), PhpException> {
     let mut cmd = Cmd::new("SET");
     push_scalar(&mut cmd, key, "key")?;
     push_scalar(&mut cmd, value, "value")?;
@@ -52,7 +56,12 @@ pub(crate) fn set(key: &Zval, value: &Zval, options: Option<&Zval>) -> Result<(C
 }
 
 /// A command taking `key, member, member…` (or `key, [members]`).
-pub(crate) fn key_and_values(name: &str, key: &Zval, first: &Zval, rest: &[&Zval]) -> Result<Cmd, PhpException> {
+pub(crate) fn key_and_values(
+    name: &str,
+    key: &Zval,
+    first: &Zval,
+    rest: &[&Zval],
+) -> Result<Cmd, PhpException> {
     let mut cmd = Cmd::new(name);
     push_scalar(&mut cmd, key, "key")?;
     push_keys(&mut cmd, first, rest)?;
@@ -86,7 +95,12 @@ pub(crate) fn blocking_pop(name: &str, first: &Zval, rest: &[&Zval]) -> Result<C
             }
             push_scalar(&mut cmd, timeout, "timeout")?;
         }
-        None => return Err(value_error(format!("{}(): a timeout is required", name.to_lowercase()))),
+        None => {
+            return Err(value_error(format!(
+                "{}(): a timeout is required",
+                name.to_lowercase()
+            )));
+        }
     }
     Ok(cmd)
 }
@@ -110,7 +124,7 @@ pub(crate) fn zadd(key: &Zval, first: &Zval, rest: &[&Zval]) -> Result<(Cmd, Sha
         }
         None => std::iter::once(first).chain(rest.iter().copied()).collect(),
     };
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(value_error("zAdd(): expects score, member pairs"));
     }
     for (i, z) in pairs.iter().enumerate() {
@@ -128,7 +142,9 @@ fn withscores(options: Option<&Zval>) -> Result<bool, PhpException> {
         return Ok(option(arr, "withscores").is_some_and(Zval::coerce_to_bool));
     }
     match o.get_type() {
-        DataType::True | DataType::False | DataType::Null | DataType::Long => Ok(o.coerce_to_bool()),
+        DataType::True | DataType::False | DataType::Null | DataType::Long => {
+            Ok(o.coerce_to_bool())
+        }
         _ => Err(type_error(format!(
             "withscores must be of type bool|array, {} given",
             type_name(o)
@@ -138,7 +154,13 @@ fn withscores(options: Option<&Zval>) -> Result<bool, PhpException> {
 
 /// `zRange($key, $start, $end, $withscores)` and the by-score forms with
 /// `['withscores' => true, 'limit' => [$offset, $count]]`.
-pub(crate) fn zrange(name: &str, key: &Zval, a: &Zval, b: &Zval, options: Option<&Zval>) -> Result<(Cmd, Shape), PhpException> {
+pub(crate) fn zrange(
+    name: &str,
+    key: &Zval,
+    a: &Zval,
+    b: &Zval,
+    options: Option<&Zval>,
+) -> Result<(Cmd, Shape), PhpException> {
     let mut cmd = Cmd::new(name);
     push_scalar(&mut cmd, key, "key")?;
     push_scalar(&mut cmd, a, "start")?;
@@ -163,14 +185,22 @@ pub(crate) fn zrange(name: &str, key: &Zval, a: &Zval, b: &Zval, options: Option
 
 /// `eval($script, $args = [], $numKeys = 0)` (and `evalSha`): the first `$numKeys` of
 /// `$args` are keys.
-pub(crate) fn eval(name: &str, script: &Zval, args: Option<&Zval>, num_keys: Option<&Zval>) -> Result<Cmd, PhpException> {
+pub(crate) fn eval(
+    name: &str,
+    script: &Zval,
+    args: Option<&Zval>,
+    num_keys: Option<&Zval>,
+) -> Result<Cmd, PhpException> {
     let mut cmd = Cmd::new(name);
     push_scalar(&mut cmd, script, "script")?;
     let args = match args.map(Zval::dereference).filter(|a| !a.is_null()) {
         Some(a) => Some(expect_array(a, "eval() $args")?),
         None => None,
     };
-    let n = num_keys.map(|n| int_arg(n, "eval() $numKeys")).transpose()?.unwrap_or(0);
+    let n = num_keys
+        .map(|n| int_arg(n, "eval() $numKeys"))
+        .transpose()?
+        .unwrap_or(0);
     let len = args.map_or(0, |a| a.len());
     if n < 0 || usize::try_from(n).unwrap_or(usize::MAX) > len {
         return Err(value_error(format!(
@@ -226,7 +256,10 @@ pub(crate) fn scan(
             DataType::Long if it.long() == Some(0) => return Ok(false_zval()),
             DataType::Long => it.long().unwrap_or_default().to_string().into_bytes(),
             DataType::String if it.str() == Some("0") => return Ok(false_zval()),
-            DataType::String => it.zend_str().map(|s| s.as_bytes().to_vec()).unwrap_or_default(),
+            DataType::String => it
+                .zend_str()
+                .map(|s| s.as_bytes().to_vec())
+                .unwrap_or_default(),
             _ => {
                 return Err(type_error(format!(
                     "the scan iterator must be null, int or string, {} given",

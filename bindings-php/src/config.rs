@@ -148,12 +148,22 @@ fn auth_json(z: &Zval) -> Result<Option<Json>, PhpException> {
             },
         };
         if let Some(u) = user.filter(|u| !u.is_null()) {
-            auth.insert("username".into(), Json::String(text(u, "$auth user")?.to_owned()));
+            auth.insert(
+                "username".into(),
+                Json::String(text(u, "$auth user")?.to_owned()),
+            );
         }
-        let pass = pass.ok_or_else(|| value_error("Shardis\\Cluster::__construct(): $auth has no password"))?;
-        auth.insert("password".into(), Json::String(text(pass, "$auth password")?.to_owned()));
+        let pass = pass
+            .ok_or_else(|| value_error("Shardis\\Cluster::__construct(): $auth has no password"))?;
+        auth.insert(
+            "password".into(),
+            Json::String(text(pass, "$auth password")?.to_owned()),
+        );
     } else {
-        auth.insert("password".into(), Json::String(text(z, "$auth")?.to_owned()));
+        auth.insert(
+            "password".into(),
+            Json::String(text(z, "$auth")?.to_owned()),
+        );
     }
     Ok(Some(Json::Object(auth)))
 }
@@ -162,9 +172,15 @@ fn auth_json(z: &Zval) -> Result<Option<Json>, PhpException> {
 pub(crate) fn from_cluster_args(a: &ClusterArgs<'_>) -> Result<Config, PhpException> {
     let mut cfg = Map::new();
     cfg.insert("mode".into(), Json::String("cluster".into()));
-    let seeds = a.seeds.map(Zval::dereference).filter(|s| !s.is_null()).ok_or_else(|| {
-        value_error("Shardis\\Cluster::__construct(): $seeds is required (an array of \"host:port\")")
-    })?;
+    let seeds = a
+        .seeds
+        .map(Zval::dereference)
+        .filter(|s| !s.is_null())
+        .ok_or_else(|| {
+            value_error(
+                "Shardis\\Cluster::__construct(): $seeds is required (an array of \"host:port\")",
+            )
+        })?;
     let seeds = seeds.array().ok_or_else(|| {
         type_error(format!(
             "Shardis\\Cluster::__construct(): $seeds must be of type array, {} given",
@@ -185,7 +201,11 @@ pub(crate) fn from_cluster_args(a: &ClusterArgs<'_>) -> Result<Config, PhpExcept
     let persistent = a.persistent.map(Zval::dereference);
     let id = match persistent.and_then(Zval::str) {
         Some(id) if !id.is_empty() => Some(id.to_owned()),
-        _ => a.name.map(Zval::dereference).and_then(Zval::str).map(str::to_owned),
+        _ => a
+            .name
+            .map(Zval::dereference)
+            .and_then(Zval::str)
+            .map(str::to_owned),
     };
     if let Some(p) = persistent
         && !(p.is_null() || p.is_bool() || p.is_string())

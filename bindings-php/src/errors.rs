@@ -38,10 +38,26 @@ enum Class {
 /// Name and parent of each class.
 const TREE: [(Class, &str, Option<Class>); 7] = [
     (Class::Base, "Shardis\\Exception", None),
-    (Class::Connection, "Shardis\\ConnectionException", Some(Class::Base)),
-    (Class::Timeout, "Shardis\\TimeoutException", Some(Class::Connection)),
-    (Class::CrossShard, "Shardis\\CrossShardException", Some(Class::Base)),
-    (Class::Indeterminate, "Shardis\\IndeterminateException", Some(Class::Base)),
+    (
+        Class::Connection,
+        "Shardis\\ConnectionException",
+        Some(Class::Base),
+    ),
+    (
+        Class::Timeout,
+        "Shardis\\TimeoutException",
+        Some(Class::Connection),
+    ),
+    (
+        Class::CrossShard,
+        "Shardis\\CrossShardException",
+        Some(Class::Base),
+    ),
+    (
+        Class::Indeterminate,
+        "Shardis\\IndeterminateException",
+        Some(Class::Base),
+    ),
     (Class::Server, "Shardis\\ServerException", Some(Class::Base)),
     (Class::Config, "Shardis\\ConfigException", Some(Class::Base)),
 ];
@@ -142,7 +158,11 @@ pub(crate) fn value_error(message: impl Into<String>) -> PhpException {
 
 /// `Shardis\Exception` for misuse of the client's state (exec() without multi(), …).
 pub(crate) fn usage_error(message: impl Into<String>) -> PhpException {
-    PhpException::new(message.into(), kind_code(ErrorKind::InvalidArgument), entry(Class::Base))
+    PhpException::new(
+        message.into(),
+        kind_code(ErrorKind::InvalidArgument),
+        entry(Class::Base),
+    )
 }
 
 /// `Shardis\Exception` for a failure inside the extension itself (building a PHP value).

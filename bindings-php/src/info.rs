@@ -25,7 +25,10 @@ fn rows() -> Vec<(String, String)> {
         ),
     ];
     for (key, handles) in entries {
-        rows.push((format!("registry: {}", c_text(&key)), format!("{handles} handle(s)")));
+        rows.push((
+            format!("registry: {}", c_text(&key)),
+            format!("{handles} handle(s)"),
+        ));
     }
     rows
 }

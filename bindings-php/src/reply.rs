@@ -50,7 +50,11 @@ fn array_zval(ht: ZBox<ZendHashTable>) -> Zval {
 
 /// Insert under a key made from reply bytes, as PHP itself would: a canonical decimal
 /// (`"42"`, `"-7"`) becomes an integer key, so `$h[42]` finds it.
-pub(crate) fn insert_bytes_key(ht: &mut ZendHashTable, key: &[u8], v: Zval) -> Result<(), PhpException> {
+pub(crate) fn insert_bytes_key(
+    ht: &mut ZendHashTable,
+    key: &[u8],
+    v: Zval,
+) -> Result<(), PhpException> {
     let res = match canonical_int(key) {
         Some(i) => ht.insert(ArrayKey::Long(i), v),
         None => {
@@ -155,7 +159,10 @@ fn float_zval(v: &Value) -> Zval {
 }
 
 /// `[a, b, c, d]` → `[a => f(b), c => f(d)]`.
-fn pairs(items: Vec<Value>, value: fn(Value) -> Result<Zval, PhpException>) -> Result<Zval, PhpException> {
+fn pairs(
+    items: Vec<Value>,
+    value: fn(Value) -> Result<Zval, PhpException>,
+) -> Result<Zval, PhpException> {
     let mut ht = ZendHashTable::with_capacity(u32::try_from(items.len() / 2).unwrap_or(0));
     let mut it = items.into_iter();
     while let (Some(k), Some(v)) = (it.next(), it.next()) {

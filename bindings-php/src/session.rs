@@ -19,7 +19,7 @@ enum Queue {
     /// `pipeline()`: commands collect until `exec()`, then run in one batch per node.
     Pipeline(Vec<(Cmd, Shape)>),
     /// `multi()`: commands queue in a MULTI/EXEC transaction on one slot.
-    Multi(Transaction, Vec<Shape>),
+    Multi(Box<Transaction>, Vec<Shape>),
 }
 
 /// The state behind one PHP client object.
@@ -38,7 +38,9 @@ pub(crate) trait HasSession: RegisteredClass {
 }
 
 /// The session of a PHP object (a subclass that skipped `parent::__construct()` has none).
-pub(crate) fn session_of<T: HasSession>(obj: &mut ZendClassObject<T>) -> Result<&mut Session, PhpException> {
+pub(crate) fn session_of<T: HasSession>(
+    obj: &mut ZendClassObject<T>,
+) -> Result<&mut Session, PhpException> {
     obj.obj
         .as_mut()
         .map(HasSession::session)
@@ -130,15 +132,20 @@ pub(crate) fn multi<T: HasSession>(obj: &mut ZendClassObject<T>) -> Result<Zval,
         return Err(usage_error("multi(): already in pipeline or multi mode"));
     }
     let tx = s.watching.take().unwrap_or_else(|| s.core.transaction());
-    s.queue = Queue::Multi(tx, Vec::new());
+    s.queue = Queue::Multi(Box::new(tx), Vec::new());
     this(obj)
 }
 
 /// `watch($key, ...)`: watched keys pin the transaction's node.
-pub(crate) fn watch<T: HasSession>(obj: &mut ZendClassObject<T>, keys: Cmd) -> Result<bool, PhpException> {
+pub(crate) fn watch<T: HasSession>(
+    obj: &mut ZendClassObject<T>,
+    keys: Cmd,
+) -> Result<bool, PhpException> {
     let s = session_of(obj)?;
     if s.queued() {
-        return Err(usage_error("watch(): not allowed inside pipeline or multi mode"));
+        return Err(usage_error(
+            "watch(): not allowed inside pipeline or multi mode",
+        ));
     }
     let mut tx = s.watching.take().unwrap_or_else(|| s.core.transaction());
     let keys: Vec<&[u8]> = keys.args().collect();

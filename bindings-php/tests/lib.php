@@ -70,14 +70,19 @@ function node_conn(string $addr): Redis
     return $r;
 }
 
+/** One kept connection per node for reading counters (so measuring opens no connection). */
+function stats_conn(string $addr): Redis
+{
+    static $conns = [];
+    return $conns[$addr] ??= node_conn($addr);
+}
+
 /** Sum of an `INFO` field over nodes. */
 function info_sum(array $nodes, string $section, string $field): int
 {
     $sum = 0;
     foreach ($nodes as $n) {
-        $r = node_conn($n);
-        $sum += (int) ($r->info($section)[$field] ?? 0);
-        $r->close();
+        $sum += (int) (stats_conn($n)->info($section)[$field] ?? 0);
     }
     return $sum;
 }
@@ -87,13 +92,11 @@ function topology_calls(array $nodes): int
 {
     $sum = 0;
     foreach ($nodes as $n) {
-        $r = node_conn($n);
-        foreach ($r->info('commandstats') as $name => $v) {
+        foreach (stats_conn($n)->info('commandstats') as $name => $v) {
             if (preg_match('/^cmdstat_cluster\|(slots|shards|nodes)$/', $name) && preg_match('/calls=(\d+)/', $v, $m)) {
                 $sum += (int) $m[1];
             }
         }
-        $r->close();
     }
     return $sum;
 }

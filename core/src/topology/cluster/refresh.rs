@@ -37,8 +37,12 @@ fn candidates(core: &Core, cluster: &ClusterTopology, snapshot: &Snapshot) -> Ve
             push(r);
         }
     }
-    for seed in &cluster.seeds {
-        if let Ok(id) = core.nodes.intern(seed) {
+    // Seeds from a random one on, so a fleet of starting workers spreads its first
+    // topology requests over the seeds.
+    let seeds = &cluster.seeds;
+    let first = (core.next_random() % seeds.len().max(1) as u64) as usize;
+    for i in 0..seeds.len() {
+        if let Ok(id) = core.nodes.intern(&seeds[(first + i) % seeds.len()]) {
             push(id);
         }
     }
@@ -110,17 +114,68 @@ impl Core {
             return Ok(false);
         };
         let current = cluster.current();
-        let use_slots = cluster.use_slots.load(std::sync::atomic::Ordering::Relaxed);
         let mut last_error = Error::new(ErrorKind::Connect, "no cluster node could be reached");
-        let mut answers = Vec::new();
         let candidates = candidates(self, cluster, &current);
 
-        // Connect to up to REFRESH_FANOUT nodes, write to all, then read all.
-        let mut open: Vec<(NodeId, Conn, bool)> = Vec::new();
-        for id in candidates {
-            if open.len() >= REFRESH_FANOUT {
+        // First use asks one node (the first that answers), as every cluster client does:
+        // a PHP-FPM fleet starts hundreds of workers at once, and a stale first view corrects
+        // itself through MOVED, which refreshes with the full fan-out. Later refreshes ask
+        // up to REFRESH_FANOUT nodes and keep the newest (majority) view.
+        let fanout = if reason == RefreshReason::Initial {
+            1
+        } else {
+            REFRESH_FANOUT
+        };
+        let mut answers = Vec::new();
+        let mut tried = 0;
+        for width in [fanout, REFRESH_FANOUT] {
+            if !answers.is_empty() || tried >= candidates.len() {
                 break;
             }
+            let (got, used) = self.ask_topology(
+                cluster,
+                &candidates[tried..],
+                width,
+                deadline,
+                &mut last_error,
+            );
+            answers = got;
+            tried += used;
+        }
+        let Some((epoch, view)) = choose(answers) else {
+            self.stats
+                .cluster
+                .refresh_failures
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(last_error);
+        };
+        let snapshot = Snapshot::from_view(&view, epoch, &self.nodes)?;
+        cluster.snapshot.store(Arc::new(snapshot));
+        self.stats.cluster.refreshed(reason);
+        Ok(true)
+    }
+
+    /// Send the topology request to up to `fanout` of `candidates` (skipping those that
+    /// cannot be reached), then read every answer. Returns the answers and how many
+    /// candidates were used up.
+    fn ask_topology(
+        &self,
+        cluster: &ClusterTopology,
+        candidates: &[NodeId],
+        fanout: usize,
+        deadline: Instant,
+        last_error: &mut Error,
+    ) -> (Vec<(u64, View)>, usize) {
+        let use_slots = cluster.use_slots.load(std::sync::atomic::Ordering::Relaxed);
+        let mut answers = Vec::new();
+        let mut used = 0;
+        // Connect to up to `fanout` nodes, write to all, then read all.
+        let mut open: Vec<(NodeId, Conn, bool)> = Vec::new();
+        for &id in candidates {
+            if open.len() >= fanout {
+                break;
+            }
+            used += 1;
             let node = self.nodes.get(id);
             let node_deadline = deadline.min(Instant::now() + self.config.connect_timeout);
             match node.checkout(&self.settings, node_deadline) {
@@ -128,12 +183,12 @@ impl Core {
                     Ok(()) => open.push((id, conn, use_slots)),
                     Err(e) => {
                         node.health.failure();
-                        last_error = e;
+                        *last_error = e;
                     }
                 },
                 Err(e) => {
                     node.health.failure();
-                    last_error = e;
+                    *last_error = e;
                 }
             }
         }
@@ -160,25 +215,15 @@ impl Core {
                 }
                 Ok(Err(e)) => {
                     node.checkin(conn);
-                    last_error = e;
+                    *last_error = e;
                 }
                 Err(e) => {
                     node.health.failure();
-                    last_error = e;
+                    *last_error = e;
                 }
             }
         }
-        let Some((epoch, view)) = choose(answers) else {
-            self.stats
-                .cluster
-                .refresh_failures
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return Err(last_error);
-        };
-        let snapshot = Snapshot::from_view(&view, epoch, &self.nodes)?;
-        cluster.snapshot.store(Arc::new(snapshot));
-        self.stats.cluster.refreshed(reason);
-        Ok(true)
+        (answers, used)
     }
 
     /// The current cluster snapshot: loaded on first use (waiting for another thread that
