@@ -4,13 +4,15 @@
 #                                      with the scheduler's CPU placement, then all on CPU 0
 #   bash scripts/bench.sh --cluster    MGET of 100 / pipeline of 100 over a 3-primary cluster
 #   bash scripts/bench.sh --python     Python: shardis vs redis-py, RedisCluster, GLIDE, Envoy, twemproxy
+#   bash scripts/bench.sh --php        PHP-FPM: shardis vs predis, phpredis RedisCluster (plain and
+#                                      persistent + cache_slots) and phpredis through Envoy
 # Extra arguments go to the benchmark program (e.g. --rounds 9).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 which="core"
 case "${1:-}" in
---cluster | --python) which="${1#--}"; shift ;;
+--cluster | --python | --php) which="${1#--}"; shift ;;
 esac
 cargo build --release --locked -p shardis-bench -p shardis-tests
 case "$which" in
@@ -24,5 +26,10 @@ python)
     wheel=$(bash scripts/build-wheel.sh)
     .venv/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
     SHARDIS_FIXTURE="$PWD/target/release/shardis-fixture" .venv/bin/python bench/python/bench_clients.py "$@"
+    ;;
+php)
+    cargo build --release --locked -p shardis-php
+    SHARDIS_FIXTURE="$PWD/target/release/shardis-fixture" SHARDIS_ENVOY="$PWD/.venv/bin/envoy" \
+        .venv/bin/python bench/php/bench_fpm.py "$@"
     ;;
 esac

@@ -1,7 +1,7 @@
 //! Helpers shared by the benchmark programs: command-line numbers, medians, CPU time.
 
 /// The number after `name` on the command line, or `default`.
-pub fn arg(name: &str, default: usize) -> usize {
+pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
         .position(|a| a == name)

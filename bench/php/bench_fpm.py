@@ -1,0 +1,172 @@
+"""PHP-FPM benchmark (not a test): the same request — 3 GETs on different shards, 1 SET, 1
+cross-slot MGET of 3 — served by php-fpm (4 static workers, 4 concurrent FastCGI clients)
+through five clients of one 3+3 Redis Cluster:
+
+  shardis            Shardis\\Client (extension=shardis), process-persistent core
+  predis             Predis\\Client(['cluster' => 'redis']); MGET across slots is refused by
+                     predis, so its request does 3 GETs instead
+  phpredis           RedisCluster, not persistent
+  phpredis+cache     RedisCluster persistent, redis.clusters.cache_slots=1
+  phpredis+envoy     Redis (pconnect) to an Envoy redis_proxy sidecar
+
+Per client: requests/s, new TCP connections per request and topology calls per request
+(the Redis servers' INFO counters), server-side commands per request, sockets left in
+TIME_WAIT, and the ratio of shardis' requests/s to each. Run it with `bash scripts/bench.sh --php`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+from peers import ROOT, start_envoy_cluster, start_fixture, stop_fixture  # noqa: E402
+
+import redis  # noqa: E402
+
+PAGE = """<?php
+%(setup)s
+$a = $r->get('user:1:name');
+$b = $r->get('cart:2');
+$c = $r->get('flags:3');
+$r->set('session:' . mt_rand(), 'x');
+%(mget)s
+echo is_array($m) && count($m) === 3 ? "ok\\n" : "bad\\n";
+"""
+
+MGET = "$m = $r->mGet(['views:a', 'views:b', 'views:c']);"
+PREDIS_MGET = "$m = [$r->get('views:a'), $r->get('views:b'), $r->get('views:c')];"
+
+
+def pages(seeds: list[str], envoy_port: int) -> dict[str, tuple[str, dict[str, str]]]:
+    php_seeds = "[" + ", ".join(f"'{s}'" for s in seeds) + "]"
+    predis_seeds = "[" + ", ".join(f"'tcp://{s}'" for s in seeds) + "]"
+    return {
+        "shardis": (PAGE % {"setup": f"$r = new Shardis\\Client(['mode' => 'cluster', 'nodes' => {php_seeds}]);", "mget": MGET}, {}),
+        "predis": (PAGE % {"setup": "require_once 'Predis/Autoloader.php'; Predis\\Autoloader::register();\n"
+                            f"$r = new Predis\\Client({predis_seeds}, ['cluster' => 'redis']);", "mget": PREDIS_MGET}, {}),
+        "phpredis": (PAGE % {"setup": f"$r = new RedisCluster(null, {php_seeds}, 1.5, 1.5, false);", "mget": MGET}, {}),
+        "phpredis+cache": (PAGE % {"setup": f"$r = new RedisCluster(null, {php_seeds}, 1.5, 1.5, true);", "mget": MGET},
+                           {"redis.clusters.cache_slots": "1"}),
+        "phpredis+envoy": (PAGE % {"setup": f"$r = new Redis(); $r->pconnect('127.0.0.1', {envoy_port}, 1.5);", "mget": MGET}, {}),
+    }
+
+
+def counters(nodes: list[str]) -> dict[str, int]:
+    out = {"conns": 0, "topology": 0, "commands": 0}
+    for n in nodes:
+        host, port = n.rsplit(":", 1)
+        r = redis.Redis(host=host, port=int(port))
+        out["conns"] += int(r.info("stats")["total_connections_received"]) - 1  # this one
+        out["commands"] += int(r.info("stats")["total_commands_processed"])
+        for name, v in r.info("commandstats").items():
+            if re.match(r"^cmdstat_cluster\|(slots|shards|nodes)$", name):
+                out["topology"] += int(v["calls"])
+        r.close()
+    return out
+
+
+def time_wait(ports: set[int]) -> int:
+    """Sockets in TIME_WAIT whose peer is one of `ports` on 127.0.0.1."""
+    text = subprocess.run(["ss", "-Htan", "state", "time-wait"], capture_output=True, text=True).stdout
+    n = 0
+    for line in text.splitlines():
+        cols = line.split()
+        if len(cols) >= 4 and any(c.endswith(f":{p}") for c in cols[2:4] for p in ports):
+            n += 1
+    return n
+
+
+def run_client(name: str, page: str, ini: dict[str, str], args: argparse.Namespace, nodes: list[str],
+               ports: set[int], ext: str, workdir: Path) -> dict[str, float]:
+    script = workdir / f"{name.replace('+', '_')}.php"
+    script.write_text(page)
+    conf = workdir / "fpm.conf"
+    sock = workdir / "fpm.sock"
+    pool = "".join(f"php_admin_value[{k}] = {v}\n" for k, v in ini.items())
+    conf.write_text(f"[global]\nerror_log = {workdir}/fpm.log\ndaemonize = no\n[bench]\nlisten = {sock}\n"
+                    f"pm = static\npm.max_children = {args.workers}\npm.max_requests = 0\n{pool}")
+    fpm = subprocess.Popen([os.environ.get("PHP_FPM", "php-fpm8.2"), "-F", "-R", "-y", str(conf), "-d", f"extension={ext}"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        load = [str(ROOT / "target" / "release" / "bench-fpm"), "--socket", str(sock), "--script", str(script),
+                "--concurrency", str(args.concurrency)]
+        warm = json.loads(subprocess.run(load + ["--seconds", str(args.warmup)], capture_output=True, text=True, check=True).stdout)
+        if warm["errors"]:
+            raise RuntimeError(f"{name}: {warm['errors']} bad responses: {warm['first_error']}")
+        before, tw_before = counters(nodes), time_wait(ports)
+        res = json.loads(subprocess.run(load + ["--seconds", str(args.seconds)], capture_output=True, text=True, check=True).stdout)
+        after, tw_after = counters(nodes), time_wait(ports)
+        if res["errors"]:
+            raise RuntimeError(f"{name}: {res['errors']} bad responses: {res['first_error']}")
+    finally:
+        fpm.terminate()
+        fpm.wait(timeout=30)
+        sock.unlink(missing_ok=True)
+    n = max(res["requests"], 1)
+    return {
+        "rps": res["requests"] / res["seconds"],
+        "conns": (after["conns"] - before["conns"] - len(nodes)) / n,  # minus counters()' own
+        "topology": (after["topology"] - before["topology"]) / n,
+        # server-side commands include the SET's replication to its replica
+        "commands": (after["commands"] - before["commands"] - 3 * len(nodes)) / n,
+        # counters() itself opens (and closes) one connection per node in between
+        "time_wait": max(tw_after - tw_before - len(nodes), 0),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--warmup", type=float, default=1.5)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--ext", default=str(ROOT / "target" / "release" / "libshardis_php.so"))
+    args = p.parse_args()
+
+    fixture, info = start_fixture("cluster", "--primaries", "3", "--replicas", "1")
+    nodes = info["nodes"]
+    envoy, envoy_port = start_envoy_cluster(nodes[0])
+    ports = {int(n.rsplit(":", 1)[1]) for n in nodes} | {envoy_port}
+    try:
+        workdir = Path(tempfile.mkdtemp(prefix="shardis-bench-php-"))
+        clients = pages(nodes, envoy_port)
+        results: dict[str, list[dict[str, float]]] = {k: [] for k in clients}
+        for rnd in range(args.rounds):
+            for name, (page, ini) in clients.items():
+                r = run_client(name, page, ini, args, nodes, ports, args.ext, workdir)
+                results[name].append(r)
+                print(f"round {rnd + 1} {name:15} {r['rps']:7.0f} req/s  conns/req {r['conns']:.3f}  "
+                      f"topology/req {r['topology']:.3f}  server cmds/req {r['commands']:.2f}  TIME_WAIT {r['time_wait']}",
+                      flush=True)
+    finally:
+        envoy.terminate()
+        envoy.wait(timeout=30)
+        stop_fixture(fixture)
+
+    best = {k: max(v, key=lambda r: r["rps"]) for k, v in results.items()}
+    median_rps = {k: sorted(r["rps"] for r in v)[len(v) // 2] for k, v in results.items()}
+    base = median_rps["shardis"]
+    print(f"\nphp-fpm, {args.workers} workers, {args.concurrency} concurrent, 3 GET + 1 SET + 1 MGET of 3 "
+          f"per request, 3+3 Redis Cluster ({args.rounds} rounds × {args.seconds:.0f} s; median req/s)\n")
+    print("| client | req/s | shardis ÷ client | new TCP conns/request | topology calls/request | server commands/request | TIME_WAIT sockets |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for k in clients:
+        r = best[k]
+        print(f"| {k} | {median_rps[k]:.0f} | {base / median_rps[k]:.2f}× | {r['conns']:.3f} | {r['topology']:.3f} | "
+              f"{r['commands']:.2f} | {r['time_wait']} |")
+
+
+if __name__ == "__main__":
+    main()
