@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo build --release --locked -p shardis -p shardis-examples
+cargo build --release --locked -p shardis -p shardis-examples -p shardis-php
 wheel=$(bash scripts/build-wheel.sh)
 .venv/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
-SHARDIS_PYTHON="$PWD/.venv/bin/python" exec target/release/demo
+SHARDIS_PYTHON="$PWD/.venv/bin/python" SHARDIS_PHP_EXT="$PWD/target/release/libshardis_php.so" \
+    exec target/release/demo

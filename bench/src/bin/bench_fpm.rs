@@ -95,8 +95,13 @@ fn main() {
     let start = Instant::now();
     let threads: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (req, stop, done, errors, first_error) =
-                (req.clone(), stop.clone(), done.clone(), errors.clone(), first_error.clone());
+            let (req, stop, done, errors, first_error) = (
+                req.clone(),
+                stop.clone(),
+                done.clone(),
+                errors.clone(),
+                first_error.clone(),
+            );
             let (socket, expect) = (socket.clone(), expect.clone());
             std::thread::spawn(move || {
                 let mut conn = UnixStream::connect(&socket).expect("connect to php-fpm");
@@ -132,7 +137,11 @@ fn main() {
         t.join().unwrap();
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let first = first_error.lock().unwrap().replace('"', "'").replace(['\n', '\r'], " ");
+    let first = first_error
+        .lock()
+        .unwrap()
+        .replace('"', "'")
+        .replace(['\n', '\r'], " ");
     println!(
         "{{\"requests\":{},\"seconds\":{elapsed:.3},\"errors\":{},\"first_error\":\"{first}\"}}",
         done.load(Ordering::Relaxed),

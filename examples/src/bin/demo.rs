@@ -252,6 +252,36 @@ fn main() {
             "(set SHARDIS_PYTHON to a Python with the shardis wheel to run the Python examples too; scripts/demo.sh does)\n"
         ),
     }
+    // Scenario S3 from PHP-FPM (the extension built by scripts/demo.sh).
+    match std::env::var("SHARDIS_PHP_EXT") {
+        Ok(ext) => {
+            println!(
+                "== PHP: scenario S3 (examples/php/s3_app.php) under php-fpm, Redis Cluster ==\n"
+            );
+            let script = shardis_tests::workspace_root().join("examples/php/fpm_demo.php");
+            let nodes: Vec<String> = cluster.addrs().iter().map(|a| format!("{a:?}")).collect();
+            println!("$ php {}", script.display());
+            let status = Command::new("php")
+                .arg("-d")
+                .arg(format!("extension={ext}"))
+                .arg(&script)
+                .env("SHARDIS_PHP_EXT", &ext)
+                .env(
+                    "SHARDIS_CLUSTER",
+                    format!("{{\"nodes\":[{}]}}", nodes.join(",")),
+                )
+                .status()
+                .unwrap_or_else(|e| panic!("cannot run php: {e}"));
+            verdicts.push(format!(
+                "PHP-FPM: 100 requests reuse the workers' connections and topology: {}",
+                if status.success() { "yes" } else { "NO" }
+            ));
+            println!();
+        }
+        Err(_) => println!(
+            "(set SHARDIS_PHP_EXT to the built extension to run the PHP-FPM example too; scripts/demo.sh does)\n"
+        ),
+    }
     drop(cluster);
 
     println!("== summary ==");
