@@ -11,7 +11,8 @@ through five clients of one 3+3 Redis Cluster:
 
 Per client: requests/s, new TCP connections per request and topology calls per request
 (the Redis servers' INFO counters), server-side commands per request, sockets left in
-TIME_WAIT, and the ratio of shardis' requests/s to each. Run it with `bash scripts/bench.sh --php`.
+TIME_WAIT, connections per worker over the pool's whole life, and the ratio of shardis'
+requests/s to each. Run it with `bash scripts/bench.sh --php`.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ def run_client(name: str, page: str, ini: dict[str, str], args: argparse.Namespa
     pool = "".join(f"php_admin_value[{k}] = {v}\n" for k, v in ini.items())
     conf.write_text(f"[global]\nerror_log = {workdir}/fpm.log\ndaemonize = no\n[bench]\nlisten = {sock}\n"
                     f"pm = static\npm.max_children = {args.workers}\npm.max_requests = 0\n{pool}")
+    lifetime_before = counters(nodes)
     fpm = subprocess.Popen([os.environ.get("PHP_FPM", "php-fpm8.2"), "-F", "-R", "-y", str(conf), "-d", f"extension={ext}"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -113,11 +115,14 @@ def run_client(name: str, page: str, ini: dict[str, str], args: argparse.Namespa
         fpm.terminate()
         fpm.wait(timeout=30)
         sock.unlink(missing_ok=True)
+    lifetime = counters(nodes)["conns"] - lifetime_before["conns"] - 3 * len(nodes)  # counters()' own
     n = max(res["requests"], 1)
     return {
         "rps": res["requests"] / res["seconds"],
         "conns": (after["conns"] - before["conns"] - len(nodes)) / n,  # minus counters()' own
         "topology": (after["topology"] - before["topology"]) / n,
+        # every connection the pool opened over its whole life (warm-up included), per worker
+        "per_worker": lifetime / args.workers,
         # server-side commands include the SET's replication to its replica
         "commands": (after["commands"] - before["commands"] - 3 * len(nodes)) / n,
         # counters() itself opens (and closes) one connection per node in between
@@ -148,7 +153,8 @@ def main() -> None:
                 r = run_client(name, page, ini, args, nodes, ports, args.ext, workdir)
                 results[name].append(r)
                 print(f"round {rnd + 1} {name:15} {r['rps']:7.0f} req/s  conns/req {r['conns']:.3f}  "
-                      f"topology/req {r['topology']:.3f}  server cmds/req {r['commands']:.2f}  TIME_WAIT {r['time_wait']}",
+                      f"topology/req {r['topology']:.3f}  server cmds/req {r['commands']:.2f}  TIME_WAIT {r['time_wait']}  "
+                      f"conns per worker (whole life) {r['per_worker']:.1f}",
                       flush=True)
     finally:
         envoy.terminate()
@@ -160,12 +166,15 @@ def main() -> None:
     base = median_rps["shardis"]
     print(f"\nphp-fpm, {args.workers} workers, {args.concurrency} concurrent, 3 GET + 1 SET + 1 MGET of 3 "
           f"per request, 3+3 Redis Cluster ({args.rounds} rounds × {args.seconds:.0f} s; median req/s)\n")
-    print("| client | req/s | shardis ÷ client | new TCP conns/request | topology calls/request | server commands/request | TIME_WAIT sockets |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| client | req/s | shardis ÷ client | new TCP conns/request | topology calls/request | server commands/request "
+          "| TIME_WAIT sockets added (max) | connections per worker, whole life (max) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for k in clients:
         r = best[k]
+        tw = max(x["time_wait"] for x in results[k])
+        per_worker = max(x["per_worker"] for x in results[k])
         print(f"| {k} | {median_rps[k]:.0f} | {base / median_rps[k]:.2f}× | {r['conns']:.3f} | {r['topology']:.3f} | "
-              f"{r['commands']:.2f} | {r['time_wait']} |")
+              f"{r['commands']:.2f} | {tw} | {per_worker:.1f} |")
 
 
 if __name__ == "__main__":

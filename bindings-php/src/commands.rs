@@ -268,6 +268,9 @@ pub(crate) fn scan(
             }
         }
     };
+    if prefix.get(0) == Some(b"SCAN".as_slice()) {
+        refuse_node_argument(session, pattern)?;
+    }
     loop {
         let mut cmd = prefix.clone();
         cmd.arg(&cursor);
@@ -298,6 +301,25 @@ pub(crate) fn scan(
             return reply::shape(batch, shape);
         }
     }
+}
+
+/// phpredis' `RedisCluster::scan($it, $node, …)` scans one node; shardis' `scan()` walks
+/// every shard with one iterator. A node where the pattern goes (`[host, port]` or a known
+/// `"host:port"`) would silently become a pattern that matches nothing: refuse it.
+fn refuse_node_argument(session: &Session, pattern: Option<&Zval>) -> Result<(), PhpException> {
+    let Some(p) = pattern.map(Zval::dereference) else {
+        return Ok(());
+    };
+    let is_node = p.is_array()
+        || p.str()
+            .is_some_and(|s| session.core.nodes().iter().any(|n| n == s));
+    if is_node {
+        return Err(value_error(
+            "scan(): the second argument is the MATCH pattern; shardis scans every shard with one \
+             iterator, so drop the node argument of phpredis' RedisCluster::scan()",
+        ));
+    }
+    Ok(())
 }
 
 fn false_zval() -> Zval {

@@ -95,8 +95,22 @@ check_same('z', $r->lPop($l), 'lPop');
 check_same('c', $r->rPop($l), 'rPop');
 check_same(false, $r->lPop("{$t}empty"), 'lPop of an empty list');
 check_same(true, $r->lTrim($l, 0, 0), 'lTrim');
-check_same([$l, 'b'], $r->blPop([$l], 1), 'blPop');
-check_same(false, $r->blPop($l, 1), 'blPop timeout → false');
+check_same([$l, 'b'], $r->blPop([$l], 0.1), 'blPop');
+check_same(false, $r->blPop($l, 0.1), 'blPop timeout → false');
+// a blocking timeout longer than the call's `timeout` is waited out, and an element pushed
+// meanwhile is received (not popped on the server after the client gave up)
+$short = cluster_client(['timeout' => '300ms']);
+$t0 = microtime(true);
+check_same(false, $short->blPop("{$t}bl", 0.8), 'blPop waits its own 0.8 s with a 300 ms call timeout');
+check(microtime(true) - $t0 >= 0.75, 'the wait lasted the blocking timeout', microtime(true) - $t0);
+$pid = pcntl_fork();
+if ($pid === 0) {
+    usleep(500000);
+    cluster_client()->rPush("{$t}bl", 'late');
+    exit(0);
+}
+check_same(["{$t}bl", 'late'], $short->blPop("{$t}bl", 3), 'an element pushed during the wait is received');
+pcntl_waitpid($pid, $status);
 
 // sets
 $s = "{$t}s";
@@ -151,6 +165,9 @@ while ($batch = $r->scan($it, "{$t}scan:*")) {
 }
 check_same(4, $n, 'while ($keys = scan()) sees every key');
 check(count($r->keys("{$t}scan:*")) === 4, 'keys over every shard');
+$it = null;
+check_throws(ValueError::class, fn () => $r->scan($it, fixture_nodes('cluster')[0]), "RedisCluster's per-node scan form is refused, not taken as a pattern");
+check_throws(ValueError::class, fn () => $r->scan($it, ['127.0.0.1', 7000]), 'a [host, port] node is refused');
 
 // scripting
 $lua = 'return {KEYS[1], ARGV[1], redis.call("GET", KEYS[1])}';

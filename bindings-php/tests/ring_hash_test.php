@@ -4,8 +4,16 @@
 require __DIR__ . '/lib.php';
 
 $nodes = fixture_nodes('standalone');
-foreach (['ring_hash', 'ketama', 'maglev'] as $mode) {
-    $r = new Shardis\Client('redis://' . implode(',', $nodes) . "/?mode=$mode");
+$url = 'redis://' . implode(',', $nodes);
+// ketama with twemproxy's default key hash (fnv1a_64, 32-bit) can put short sequential keys
+// all on one node — exactly as nutcracker does; md5 spreads them.
+$configs = [
+    'ring_hash' => "$url/?mode=ring_hash",
+    'maglev' => "$url/?mode=maglev",
+    'ketama' => ['mode' => 'ketama', 'nodes' => $nodes, 'ketama' => ['hash' => 'md5']],
+];
+foreach ($configs as $mode => $config) {
+    $r = new Shardis\Client($config);
     $p = "$mode:" . getmypid() . ':';
     $placed = array_fill_keys($nodes, 0);
     $pairs = [];

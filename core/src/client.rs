@@ -183,7 +183,7 @@ impl Client {
     pub fn refresh_topology(&self) -> Result<bool> {
         let deadline = self.core.deadline();
         self.core
-            .refresh_topology(crate::stats::RefreshReason::Topology, true, deadline)
+            .refresh_topology(crate::stats::RefreshReason::Topology, true, None, deadline)
     }
 }
 

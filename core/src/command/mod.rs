@@ -1,6 +1,7 @@
 //! Commands: [`Cmd`] (the argv of one call, packed once as RESP), the generated command
 //! table, and key extraction from the table's key specs.
 
+pub(crate) mod blocking;
 pub mod keys;
 pub mod table;
 mod table_data;

@@ -137,6 +137,9 @@ const ASKING: &[u8] = b"*1\r\n$6\r\nASKING\r\n";
 #[derive(Default)]
 struct Between {
     refresh: Option<(RefreshReason, bool)>,
+    /// A node whose reply says the snapshot is stale (it answered READONLY, or MOVED in a
+    /// circle): it knows the current view, so the refresh asks it first.
+    ask_first: Option<NodeId>,
     backoff: Option<Duration>,
 }
 
@@ -386,7 +389,7 @@ impl Core {
                 break;
             }
             if let Some((reason, urgent)) = between.refresh {
-                let _ = self.refresh_topology(reason, urgent, deadline);
+                let _ = self.refresh_topology(reason, urgent, between.ask_first, deadline);
             }
             if let Some(c) = cluster {
                 snapshot = Some(c.current());
@@ -447,6 +450,7 @@ impl Core {
                     if !st.forced_refresh {
                         st.forced_refresh = true;
                         between.refresh(RefreshReason::Topology, true);
+                        between.ask_first = Some(node);
                     }
                 } else if moved >= c.settings.on_redirects.max(1) {
                     between.refresh(RefreshReason::Moved, false);
@@ -506,6 +510,8 @@ impl Core {
                 if !st.forced_refresh {
                     st.forced_refresh = true;
                     between.refresh(RefreshReason::Topology, true);
+                    // A demoted primary knows who replaced it.
+                    between.ask_first = Some(node);
                 } else {
                     between.backoff(st.backoffs);
                     st.backoffs += 1;

@@ -5,8 +5,8 @@
 use std::time::Instant;
 
 use crate::client::Core;
-use crate::command::Cmd;
 use crate::command::table::{CommandSpec, Merge};
+use crate::command::{Cmd, blocking};
 use crate::error::{Error, ErrorKind, Result};
 use crate::reply::Value;
 use crate::reply::merge::{Part, merge};
@@ -56,7 +56,6 @@ impl Core {
     /// one target.
     pub(crate) fn execute_one(&self, cmd: &Cmd) -> Result<Value> {
         let start = Instant::now();
-        let deadline = start + self.config.timeout;
         let spec = match plan::resolve(cmd) {
             Ok(s) => s,
             Err(e) => {
@@ -65,6 +64,7 @@ impl Core {
                 return r;
             }
         };
+        let deadline = start + self.config.timeout + blocking::server_wait(spec, cmd);
         let (snapshot, now) = match self.topology.cluster() {
             Some(_) => match self.cluster_snapshot_at(Some(start), deadline) {
                 Ok((s, refreshed)) => (Some(s), if refreshed { None } else { Some(start) }),
@@ -141,6 +141,13 @@ impl Core {
         let start = Instant::now();
         let deadline = start + self.config.timeout;
         let (planned, mut run_start) = self.plan_all(cmds, start, deadline);
+        // A blocking command in the batch may wait on its server that much longer.
+        let deadline = deadline
+            + planned
+                .iter()
+                .filter_map(|(spec, cmd, _)| spec.map(|s| blocking::server_wait(s, cmd)))
+                .max()
+                .unwrap_or_default();
         let mut jobs: Vec<Job<'_>> = Vec::with_capacity(cmds.len());
         let mut assembly = Vec::with_capacity(cmds.len());
         for (spec, cmd, p) in &planned {

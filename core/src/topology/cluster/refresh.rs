@@ -16,13 +16,21 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::stats::RefreshReason;
 use crate::topology::nodes::NodeId;
 
-fn candidates(core: &Core, cluster: &ClusterTopology, snapshot: &Snapshot) -> Vec<NodeId> {
+fn candidates(
+    core: &Core,
+    cluster: &ClusterTopology,
+    snapshot: &Snapshot,
+    first: Option<NodeId>,
+) -> Vec<NodeId> {
     let mut out: Vec<NodeId> = Vec::new();
     let mut push = |id: NodeId| {
         if !out.contains(&id) {
             out.push(id);
         }
     };
+    if let Some(id) = first {
+        push(id);
+    }
     let shards = &snapshot.shards;
     let start = if shards.is_empty() {
         0
@@ -99,12 +107,13 @@ fn choose(answers: Vec<(u64, View)>) -> Option<(u64, View)> {
 
 impl Core {
     /// Refresh the cluster topology now unless another thread of this process is doing it
-    /// or the rate limit says wait (`urgent` skips the rate limit). `Ok(true)` when a new
-    /// snapshot was stored.
+    /// or the rate limit says wait (`urgent` skips the rate limit); `ask_first` is a node
+    /// known to have a newer view than the snapshot. `Ok(true)` when a new snapshot was stored.
     pub(crate) fn refresh_topology(
         &self,
         reason: RefreshReason,
         urgent: bool,
+        ask_first: Option<NodeId>,
         deadline: Instant,
     ) -> Result<bool> {
         let Some(cluster) = self.topology.cluster() else {
@@ -115,7 +124,7 @@ impl Core {
         };
         let current = cluster.current();
         let mut last_error = Error::new(ErrorKind::Connect, "no cluster node could be reached");
-        let candidates = candidates(self, cluster, &current);
+        let candidates = candidates(self, cluster, &current, ask_first);
 
         // First use asks one node (the first that answers), as every cluster client does:
         // a PHP-FPM fleet starts hundreds of workers at once, and a stale first view corrects
@@ -247,7 +256,7 @@ impl Core {
             let now = now.unwrap_or_else(Instant::now);
             if cluster.is_stale(&snap, now) && cluster.refresh_allowed() {
                 // Best effort: the old snapshot still serves if this fails.
-                let _ = self.refresh_topology(RefreshReason::Interval, false, deadline);
+                let _ = self.refresh_topology(RefreshReason::Interval, false, None, deadline);
                 return Ok((cluster.current(), true));
             }
             return Ok((snap, false));
@@ -266,7 +275,7 @@ impl Core {
             if !snap.is_empty() {
                 return Ok(snap);
             }
-            match self.refresh_topology(RefreshReason::Initial, true, deadline) {
+            match self.refresh_topology(RefreshReason::Initial, true, None, deadline) {
                 Ok(true) => return Ok(cluster.current()),
                 Ok(false) => {
                     let snap = cluster.current();
