@@ -253,9 +253,9 @@ pub(crate) fn scan(
         let it = iterator.dereference();
         match it.get_type() {
             DataType::Null | DataType::Undef => b"0".to_vec(),
-            DataType::Long if it.long() == Some(0) => return Ok(false_zval()),
+            DataType::Long if it.long() == Some(0) => return Ok(reply::bool_zval(false)),
             DataType::Long => it.long().unwrap_or_default().to_string().into_bytes(),
-            DataType::String if it.str() == Some("0") => return Ok(false_zval()),
+            DataType::String if it.str() == Some("0") => return Ok(reply::bool_zval(false)),
             DataType::String => it
                 .zend_str()
                 .map(|s| s.as_bytes().to_vec())
@@ -320,10 +320,4 @@ fn refuse_node_argument(session: &Session, pattern: Option<&Zval>) -> Result<(),
         ));
     }
     Ok(())
-}
-
-fn false_zval() -> Zval {
-    let mut z = Zval::new();
-    z.set_bool(false);
-    z
 }

@@ -168,28 +168,79 @@ fn auth_json(z: &Zval) -> Result<Option<Json>, PhpException> {
     Ok(Some(Json::Object(auth)))
 }
 
+/// phpredis' named clusters: `redis.clusters.seeds = "app[]=10.0.0.1:7000&app[]=10.0.0.2:7000"`
+/// in php.ini (read through `ini_get`, so it works whether or not phpredis is loaded).
+fn seeds_from_ini(name: &str) -> Vec<String> {
+    let Ok(ini_get) = ext_php_rs::types::ZendCallable::try_from_name("ini_get") else {
+        return Vec::new();
+    };
+    let Ok(value) = ini_get.try_call(vec![&"redis.clusters.seeds"]) else {
+        return Vec::new();
+    };
+    let text = value.str().unwrap_or_default();
+    let wanted = format!("{name}[]");
+    text.split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| percent_decode(k) == wanted)
+        .map(|(_, v)| percent_decode(v))
+        .collect()
+}
+
+/// `application/x-www-form-urlencoded` decoding (`%3A` → `:`, `+` → space).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The config for `Shardis\Cluster`'s phpredis-style arguments.
 pub(crate) fn from_cluster_args(a: &ClusterArgs<'_>) -> Result<Config, PhpException> {
     let mut cfg = Map::new();
     cfg.insert("mode".into(), Json::String("cluster".into()));
-    let seeds = a
-        .seeds
-        .map(Zval::dereference)
-        .filter(|s| !s.is_null())
-        .ok_or_else(|| {
-            value_error(
-                "Shardis\\Cluster::__construct(): $seeds is required (an array of \"host:port\")",
-            )
-        })?;
-    let seeds = seeds.array().ok_or_else(|| {
-        type_error(format!(
-            "Shardis\\Cluster::__construct(): $seeds must be of type array, {} given",
-            type_name(seeds)
-        ))
-    })?;
-    let mut nodes = Vec::with_capacity(seeds.len());
-    for s in seeds.values() {
-        nodes.push(Json::String(text(s, "each seed")?.to_owned()));
+    let name = a.name.map(Zval::dereference).and_then(Zval::str);
+    let mut nodes = Vec::new();
+    match a.seeds.map(Zval::dereference).filter(|s| !s.is_null()) {
+        Some(seeds) => {
+            let seeds = seeds.array().ok_or_else(|| {
+                type_error(format!(
+                    "Shardis\\Cluster::__construct(): $seeds must be of type array, {} given",
+                    type_name(seeds)
+                ))
+            })?;
+            for s in seeds.values() {
+                nodes.push(Json::String(text(s, "each seed")?.to_owned()));
+            }
+        }
+        None => {
+            let from_ini = name.map(seeds_from_ini).unwrap_or_default();
+            nodes.extend(from_ini.into_iter().map(Json::String));
+            if nodes.is_empty() {
+                return Err(value_error(
+                    "Shardis\\Cluster::__construct(): $seeds is required (an array of \"host:port\"), \
+                     or a $name listed in php.ini's redis.clusters.seeds",
+                ));
+            }
+        }
     }
     cfg.insert("nodes".into(), Json::Array(nodes));
     if let Some(ms) = seconds_to_ms(a.timeout, "timeout")? {

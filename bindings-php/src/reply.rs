@@ -36,7 +36,8 @@ pub(crate) fn string_zval(bytes: &[u8]) -> Zval {
     z
 }
 
-fn bool_zval(b: bool) -> Zval {
+/// A PHP bool.
+pub(crate) fn bool_zval(b: bool) -> Zval {
     let mut z = Zval::new();
     z.set_bool(b);
     z

@@ -206,7 +206,7 @@ pub(crate) fn exec<T: HasSession>(obj: &mut ZendClassObject<T>) -> Result<Zval, 
                     Ok(v) => entry(s, v, shape)?,
                     Err(e) => {
                         s.last_error = Some(e.to_string());
-                        false_zval()
+                        reply::bool_zval(false)
                     }
                 });
             }
@@ -220,7 +220,7 @@ pub(crate) fn exec<T: HasSession>(obj: &mut ZendClassObject<T>) -> Result<Zval, 
                 }
                 list(out)
             }
-            Ok(_) => Ok(false_zval()),
+            Ok(_) => Ok(reply::bool_zval(false)),
             Err(e) => Err(s.fail(&e)),
         },
     }
@@ -230,14 +230,8 @@ fn entry(s: &mut Session, v: Value, shape: &Shape) -> Result<Zval, PhpException>
     match v {
         Value::Error(msg) => {
             s.last_error = Some(msg);
-            Ok(false_zval())
+            Ok(reply::bool_zval(false))
         }
         v => reply::shape(v, shape),
     }
-}
-
-fn false_zval() -> Zval {
-    let mut z = Zval::new();
-    z.set_bool(false);
-    z
 }

@@ -217,4 +217,9 @@ check_same('x', $c->get("{$t}w"), 'Shardis\Cluster reads what Client wrote');
 check_same([true, 'x'], $c->multi()->set('{c}k', 'x')->get('{c}k')->exec(), 'Cluster multi/exec');
 $named = new Shardis\Cluster('app', fixture_nodes('cluster'));
 check_same('app', $named->getPersistentID(), 'the cluster name is the persistent id');
+// phpredis' named clusters: seeds from php.ini's redis.clusters.seeds
+check(ini_set('redis.clusters.seeds', 'other[]=127.0.0.1:1&shop[]=' . urlencode(fixture_nodes('cluster')[1])) !== false, 'redis.clusters.seeds is settable');
+$shop = new Shardis\Cluster('shop');
+check_same('x', $shop->get("{$t}w"), 'a named cluster from redis.clusters.seeds');
+check_throws(ValueError::class, fn () => new Shardis\Cluster('unknown'), 'a name that php.ini does not list');
 done();
