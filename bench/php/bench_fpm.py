@@ -154,7 +154,7 @@ def main() -> None:
                 results[name].append(r)
                 print(f"round {rnd + 1} {name:15} {r['rps']:7.0f} req/s  conns/req {r['conns']:.3f}  "
                       f"topology/req {r['topology']:.3f}  server cmds/req {r['commands']:.2f}  TIME_WAIT {r['time_wait']}  "
-                      f"conns per worker (whole life) {r['per_worker']:.1f}",
+                      f"conns to Redis over the run ÷ workers {r['per_worker']:.1f}",
                       flush=True)
     finally:
         envoy.terminate()
@@ -167,7 +167,7 @@ def main() -> None:
     print(f"\nphp-fpm, {args.workers} workers, {args.concurrency} concurrent, 3 GET + 1 SET + 1 MGET of 3 "
           f"per request, 3+3 Redis Cluster ({args.rounds} rounds × {args.seconds:.0f} s; median req/s)\n")
     print("| client | req/s | shardis ÷ client | new TCP conns/request | topology calls/request | server commands/request "
-          "| TIME_WAIT sockets added (max) | connections per worker, whole life (max) |")
+          "| TIME_WAIT sockets added (max) | connections opened to Redis over the run ÷ workers (max) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for k in clients:
         r = best[k]

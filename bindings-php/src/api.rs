@@ -603,6 +603,23 @@ macro_rules! redis_api {
                 }
                 Ok(true)
             }
+            /// phpredis' client-side options (serializer, compression, key prefix, scan
+            /// retry…) are not implemented: values and keys are sent exactly as given. Refused
+            /// loudly, since silently ignoring a serializer would store data in another format.
+            pub fn set_option(&self, option: &Zval, _value: &Zval) -> PhpResult<bool> {
+                Err(crate::errors::unsupported(format!(
+                    "setOption({}): shardis implements no client-side options (serializer, \
+                     compression, prefix); keys and values are sent as given",
+                    crate::args::scalar_text(option)
+                )))
+            }
+            /// See `setOption()`: nothing is set, so there is nothing to read.
+            pub fn get_option(&self, option: &Zval) -> PhpResult<bool> {
+                Err(crate::errors::unsupported(format!(
+                    "getOption({}): shardis implements no client-side options",
+                    crate::args::scalar_text(option)
+                )))
+            }
             /// phpredis compatibility: always true (connections open on demand).
             pub fn is_connected(&self) -> bool {
                 true

@@ -158,3 +158,12 @@ pub(crate) fn option<'a>(opts: &'a ZendHashTable, name: &str) -> Option<&'a Zval
     }
     None
 }
+
+/// A scalar as text for messages (lossy; `?` for arrays and objects).
+pub(crate) fn scalar_text(z: &Zval) -> String {
+    let mut cmd = Cmd::default();
+    match push_scalar(&mut cmd, z, "value") {
+        Ok(()) => String::from_utf8_lossy(cmd.get(0).unwrap_or_default()).into_owned(),
+        Err(_) => "?".to_owned(),
+    }
+}

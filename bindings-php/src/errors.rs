@@ -169,3 +169,12 @@ pub(crate) fn usage_error(message: impl Into<String>) -> PhpException {
 pub(crate) fn internal(message: impl Into<String>) -> PhpException {
     PhpException::new(message.into(), 0, entry(Class::Base))
 }
+
+/// `Shardis\Exception` with the `unsupported` code (3): a phpredis feature shardis lacks.
+pub(crate) fn unsupported(message: impl Into<String>) -> PhpException {
+    PhpException::new(
+        message.into(),
+        kind_code(ErrorKind::Unsupported),
+        entry(Class::Base),
+    )
+}

@@ -40,6 +40,8 @@ check_throws(ValueError::class, fn () => $r->set('k', 'v', ['ex' => 0]), 'ex 0')
 check_throws(ValueError::class, fn () => $r->zAdd('z', 1), 'zAdd without a member');
 check_throws(ValueError::class, fn () => $r->blPop('k'), 'blPop without a timeout');
 check_throws(Shardis\Exception::class, fn () => $r->exec(), 'exec outside multi');
+$e = check_throws(Shardis\Exception::class, fn () => $r->setOption(1, 1), 'setOption (serializer) is refused, not ignored');
+check_same(3, $e->getCode(), 'unsupported features have code 3');
 
 // server errors
 $r->set('{err}s', 'str');
