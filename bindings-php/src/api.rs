@@ -228,7 +228,7 @@ macro_rules! redis_api {
                 let mut cmd = command("HMGET", &[key])?;
                 let arr = expect_array(fields, "hMGet() fields")?;
                 let mut names = Vec::with_capacity(arr.len());
-                for f in arr.values() {
+                for f in crate::args::values(arr) {
                     let name = scalar_bytes(f, "field")?;
                     cmd.arg(&name);
                     names.push(name);
@@ -481,6 +481,24 @@ macro_rules! redis_api {
                 let cmd = match count { Some(c) => command("ZPOPMAX", &[key, c])?, None => command("ZPOPMAX", &[key])? };
                 run(self_, cmd, Shape::Scores)
             }
+            /// ZINTERSTORE `$dst` from `$keys` (one shard) with optional weights and aggregate.
+            pub fn z_inter_store(self_: &mut ZendClassObject<Self>, dst: &Zval, keys: &Zval, weights: Option<&Zval>, aggregate: Option<&Zval>) -> PhpResult<Zval> {
+                run(self_, commands::zstore("ZINTERSTORE", dst, keys, weights, aggregate)?, Shape::Raw)
+            }
+            /// ZUNIONSTORE `$dst` from `$keys` (one shard) with optional weights and aggregate.
+            pub fn z_union_store(self_: &mut ZendClassObject<Self>, dst: &Zval, keys: &Zval, weights: Option<&Zval>, aggregate: Option<&Zval>) -> PhpResult<Zval> {
+                run(self_, commands::zstore("ZUNIONSTORE", dst, keys, weights, aggregate)?, Shape::Raw)
+            }
+            /// ZRANGEBYLEX `$min` `$max`, with `$offset`/`$count` as LIMIT.
+            pub fn z_range_by_lex(self_: &mut ZendClassObject<Self>, key: &Zval, min: &Zval, max: &Zval, offset: Option<&Zval>, count: Option<&Zval>) -> PhpResult<Zval> {
+                let mut cmd = command("ZRANGEBYLEX", &[key, min, max])?;
+                if let (Some(o), Some(c)) = (offset, count) {
+                    cmd.arg("LIMIT");
+                    push_scalar(&mut cmd, o, "offset")?;
+                    push_scalar(&mut cmd, c, "count")?;
+                }
+                run(self_, cmd, Shape::Raw)
+            }
             /// ZSCAN with the iterator by reference: `[member => score]` batches.
             pub fn z_scan(self_: &mut ZendClassObject<Self>, key: &Zval, iterator: PhpRef, pattern: Option<&Zval>, count: Option<&Zval>) -> PhpResult<Zval> {
                 let prefix = command("ZSCAN", &[key])?;
@@ -505,6 +523,7 @@ macro_rules! redis_api {
             }
             /// PING: `true`, or `$message` echoed.
             pub fn ping(self_: &mut ZendClassObject<Self>, message: Option<&Zval>) -> PhpResult<Zval> {
+                commands::refuse_node_argument(session_of(self_)?, message, "ping")?;
                 match message {
                     Some(m) => run(self_, command("PING", &[m])?, Shape::StrOrFalse),
                     None => run(self_, Cmd::new("PING"), Shape::Bool),
@@ -516,6 +535,7 @@ macro_rules! redis_api {
             }
             /// INFO parsed into `[name => value]` (per node when several answer).
             pub fn info(self_: &mut ZendClassObject<Self>, section: Option<&Zval>) -> PhpResult<Zval> {
+                commands::refuse_node_argument(session_of(self_)?, section, "info")?;
                 let cmd = match section { Some(s) => command("INFO", &[s])?, None => Cmd::new("INFO") };
                 run(self_, cmd, Shape::Info)
             }
@@ -526,7 +546,8 @@ macro_rules! redis_api {
                 for a in args { push_scalar(&mut cmd, a, "argument")?; }
                 run(self_, cmd, Shape::Raw)
             }
-            /// Every other command by method name (`$r->zInterStore('out', ['a', 'b'])`).
+            /// Every other command by method name, arguments passed as given with arrays spread
+            /// (`$r->bitCount('k')`, `$r->xAdd('s', '*', ['f' => 'v'])` → `XADD s * f v`).
             pub fn __call(self_: &mut ZendClassObject<Self>, name: String, arguments: &Zval) -> PhpResult<Zval> {
                 run(self_, commands::generic(&name, arguments)?, Shape::Raw)
             }

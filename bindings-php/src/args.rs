@@ -1,9 +1,10 @@
 //! PHP values → command arguments, with phpredis' loose scalars: an int, float or bool key or
-//! value is sent as PHP would print it; strings pass through byte for byte (binary-safe).
+//! value is sent as PHP itself turns it into a string; strings pass through byte for byte (binary-safe).
 //! Arrays, objects and resources where a scalar is expected raise `\TypeError`.
 
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::flags::DataType;
+use ext_php_rs::types::array::Iter;
 use ext_php_rs::types::{ZendHashTable, Zval};
 use shardis::Cmd;
 
@@ -24,6 +25,58 @@ pub(crate) fn type_name(z: &Zval) -> &'static str {
     }
 }
 
+/// A PHP array key, binary-safe.
+pub(crate) enum Key {
+    /// An integer key.
+    Int(i64),
+    /// A string key (any bytes).
+    Bytes(Vec<u8>),
+}
+
+impl Key {
+    /// The key as PHP prints it.
+    pub(crate) fn bytes(&self) -> Vec<u8> {
+        match self {
+            Key::Int(i) => i.to_string().into_bytes(),
+            Key::Bytes(b) => b.clone(),
+        }
+    }
+}
+
+/// Every `(key, value)` of a PHP array, in order. (ext-php-rs' own iterators — `iter()`,
+/// `values()`, `has_sequential_keys()` — panic on a string key that is not UTF-8, which a
+/// PHP array may hold; this walks the table with raw key zvals instead.)
+pub(crate) fn entries(ht: &ZendHashTable) -> Vec<(Key, &Zval)> {
+    let mut it = Iter::new(ht);
+    let mut out = Vec::with_capacity(ht.len());
+    while let Some((k, v)) = it.next_zval() {
+        let key = match k.zend_str() {
+            Some(s) => Key::Bytes(s.as_bytes().to_vec()),
+            None => Key::Int(k.long().unwrap_or_default()),
+        };
+        out.push((key, v));
+    }
+    out
+}
+
+/// Every value of a PHP array, in order (binary-safe about the keys, see [`entries`]).
+pub(crate) fn values(ht: &ZendHashTable) -> Vec<&Zval> {
+    let mut it = Iter::new(ht);
+    let mut out = Vec::with_capacity(ht.len());
+    while let Some((_, v)) = it.next_zval() {
+        out.push(v);
+    }
+    out
+}
+
+/// Is the array a list (keys 0, 1, 2… in order)?
+pub(crate) fn is_list(ht: &ZendHashTable) -> bool {
+    entries(ht)
+        .iter()
+        .enumerate()
+        .all(|(i, (k, _))| matches!(k, Key::Int(n) if usize::try_from(*n).ok() == Some(i)))
+}
+
 /// Append `z` (a scalar) to `cmd`. `what` names the parameter for the error message.
 pub(crate) fn push_scalar(cmd: &mut Cmd, z: &Zval, what: &str) -> Result<(), PhpException> {
     let z = z.dereference();
@@ -36,7 +89,7 @@ pub(crate) fn push_scalar(cmd: &mut Cmd, z: &Zval, what: &str) -> Result<(), Php
             cmd.arg(z.long().unwrap_or_default().to_string());
         }
         DataType::Double => {
-            cmd.arg(float_text(z.double().unwrap_or_default()));
+            cmd.arg(php_float(z.double().unwrap_or_default()));
         }
         DataType::True => {
             cmd.arg("1");
@@ -54,12 +107,37 @@ pub(crate) fn push_scalar(cmd: &mut Cmd, z: &Zval, what: &str) -> Result<(), Php
     Ok(())
 }
 
-/// A float as PHP prints it (`1.5`, `1`, `INF`).
-pub(crate) fn float_text(f: f64) -> String {
+/// A float as PHP's `(string)` cast writes it (`precision` = 14 significant digits, `0.3`,
+/// `1.0E+20`, `1.0E-5`), which is what phpredis sends.
+pub(crate) fn php_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NAN".to_owned();
+    }
     if f.is_infinite() {
-        if f > 0.0 { "inf" } else { "-inf" }.to_owned()
+        return if f > 0.0 { "INF" } else { "-INF" }.to_owned();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0" } else { "0" }.to_owned();
+    }
+    let sci = format!("{f:.13e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..14).contains(&exp) {
+        let m = mantissa.trim_end_matches('0');
+        let m = if m.ends_with('.') {
+            format!("{m}0")
+        } else {
+            m.to_owned()
+        };
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{m}E{sign}{}", exp.abs());
+    }
+    let decimals = usize::try_from(13 - exp).unwrap_or(0);
+    let fixed = format!("{f:.decimals$}");
+    if fixed.contains('.') {
+        fixed.trim_end_matches('0').trim_end_matches('.').to_owned()
     } else {
-        format!("{f}")
+        fixed
     }
 }
 
@@ -67,8 +145,8 @@ pub(crate) fn float_text(f: f64) -> String {
 pub(crate) fn push_flat(cmd: &mut Cmd, z: &Zval, what: &str) -> Result<(), PhpException> {
     let z = z.dereference();
     match z.array() {
-        Some(arr) => arr
-            .values()
+        Some(arr) => values(arr)
+            .into_iter()
             .try_for_each(|v| push_scalar(cmd, v, &format!("{what} element"))),
         None => push_scalar(cmd, z, what),
     }
@@ -84,8 +162,8 @@ pub(crate) fn push_keys(cmd: &mut Cmd, first: &Zval, rest: &[&Zval]) -> Result<(
 /// Append an associative array as `k v k v …` (`mSet`, `hMSet`).
 pub(crate) fn push_pairs(cmd: &mut Cmd, z: &Zval, what: &str) -> Result<usize, PhpException> {
     let arr = expect_array(z, what)?;
-    for (k, v) in arr.iter() {
-        cmd.arg(k.to_string());
+    for (k, v) in entries(arr) {
+        cmd.arg(k.bytes());
         push_scalar(cmd, v, &format!("{what} value"))?;
     }
     Ok(arr.len())
@@ -145,18 +223,13 @@ pub(crate) fn scalar_bytes(z: &Zval, what: &str) -> Result<Vec<u8>, PhpException
 /// Is `z` a non-empty string or array option key present (`['nx', 'ex' => 10]` forms)?
 /// Returns the option's value for `key => value` entries and `true` for bare flags.
 pub(crate) fn option<'a>(opts: &'a ZendHashTable, name: &str) -> Option<&'a Zval> {
-    for (k, v) in opts.iter() {
-        let key = k.to_string();
-        if key.eq_ignore_ascii_case(name) {
-            return Some(v);
-        }
-        if matches!(k, ext_php_rs::types::ArrayKey::Long(_))
-            && v.str().is_some_and(|s| s.eq_ignore_ascii_case(name))
-        {
-            return Some(v);
-        }
-    }
-    None
+    entries(opts).into_iter().find_map(|(k, v)| {
+        let hit = match &k {
+            Key::Bytes(b) => b.eq_ignore_ascii_case(name.as_bytes()),
+            Key::Int(_) => v.str().is_some_and(|s| s.eq_ignore_ascii_case(name)),
+        };
+        hit.then_some(v)
+    })
 }
 
 /// A scalar as text for messages (lossy; `?` for arrays and objects).

@@ -47,7 +47,21 @@ pub(crate) fn set(
             }
         }
     } else {
+        // phpredis: a TTL in whole seconds; 0 means none. A fraction would silently become
+        // "no expiry" if truncated, so it is refused (use ['px' => milliseconds]).
+        if let Some(f) = opts.double()
+            && f.fract() != 0.0
+        {
+            return Err(value_error(format!(
+                "set() timeout must be whole seconds, {f} given (use ['px' => milliseconds])"
+            )));
+        }
         let secs = int_arg(opts, "set() timeout")?;
+        if secs < 0 {
+            return Err(value_error(format!(
+                "set() timeout must not be negative, {secs} given"
+            )));
+        }
         if secs > 0 {
             cmd.arg("EX").arg(secs.to_string());
         }
@@ -152,8 +166,10 @@ fn withscores(options: Option<&Zval>) -> Result<bool, PhpException> {
     }
 }
 
-/// `zRange($key, $start, $end, $withscores)` and the by-score forms with
-/// `['withscores' => true, 'limit' => [$offset, $count]]`.
+/// `zRange($key, $start, $end, $options)`: `$options` is `true` (withscores) or an array with
+/// `'withscores'`, `'limit' => [$offset, $count]`, and for ZRANGE phpredis 6's `'byscore'`,
+/// `'bylex'`, `'rev'`. The by-score commands take `'withscores'` and `'limit'`. Any other
+/// option is refused rather than ignored.
 pub(crate) fn zrange(
     name: &str,
     key: &Zval,
@@ -166,21 +182,82 @@ pub(crate) fn zrange(
     push_scalar(&mut cmd, a, "start")?;
     push_scalar(&mut cmd, b, "end")?;
     let scores = withscores(options)?;
+    if let Some(arr) = options.map(Zval::dereference).and_then(Zval::array) {
+        let flags: &[&str] = if name == "ZRANGE" {
+            &["BYSCORE", "BYLEX", "REV"]
+        } else {
+            &[]
+        };
+        for (k, v) in crate::args::entries(arr) {
+            let opt = match &k {
+                crate::args::Key::Bytes(b) => String::from_utf8_lossy(b).to_ascii_uppercase(),
+                crate::args::Key::Int(_) => v.str().unwrap_or_default().to_ascii_uppercase(),
+            };
+            match opt.as_str() {
+                "WITHSCORES" => {}
+                "LIMIT" => {
+                    let limit = expect_array(v, "option 'limit'")?;
+                    let (Some(off), Some(count)) = (limit.get_index(0), limit.get_index(1)) else {
+                        return Err(value_error("option 'limit' must be [offset, count]"));
+                    };
+                    cmd.arg("LIMIT");
+                    cmd.arg(int_arg(off, "limit offset")?.to_string());
+                    cmd.arg(int_arg(count, "limit count")?.to_string());
+                }
+                f if flags.contains(&f) => {
+                    cmd.arg(f);
+                }
+                other => {
+                    return Err(value_error(format!(
+                        "{}(): unknown option '{}'",
+                        name.to_lowercase(),
+                        other.to_lowercase()
+                    )));
+                }
+            }
+        }
+    }
     if scores {
         cmd.arg("WITHSCORES");
     }
-    if let Some(arr) = options.map(Zval::dereference).and_then(Zval::array)
-        && let Some(limit) = option(arr, "limit")
-    {
-        let limit = expect_array(limit, "option 'limit'")?;
-        let (Some(off), Some(count)) = (limit.get_index(0), limit.get_index(1)) else {
-            return Err(value_error("option 'limit' must be [offset, count]"));
-        };
-        cmd.arg("LIMIT");
-        cmd.arg(int_arg(off, "limit offset")?.to_string());
-        cmd.arg(int_arg(count, "limit count")?.to_string());
-    }
     Ok((cmd, if scores { Shape::Scores } else { Shape::Raw }))
+}
+
+/// `zInterStore($dst, $keys, $weights = null, $aggregate = null)` (and `zUnionStore`).
+pub(crate) fn zstore(
+    name: &str,
+    dst: &Zval,
+    keys: &Zval,
+    weights: Option<&Zval>,
+    aggregate: Option<&Zval>,
+) -> Result<Cmd, PhpException> {
+    let mut cmd = Cmd::new(name);
+    push_scalar(&mut cmd, dst, "destination")?;
+    let keys = crate::args::values(expect_array(keys, "keys")?);
+    cmd.arg(keys.len().to_string());
+    for k in &keys {
+        push_scalar(&mut cmd, k, "key")?;
+    }
+    if let Some(w) = weights.filter(|w| !w.is_null()) {
+        let w = crate::args::values(expect_array(w, "weights")?);
+        if w.len() != keys.len() {
+            return Err(value_error(format!(
+                "{}(): {} weights for {} keys",
+                name.to_lowercase(),
+                w.len(),
+                keys.len()
+            )));
+        }
+        cmd.arg("WEIGHTS");
+        for x in w {
+            push_scalar(&mut cmd, x, "weight")?;
+        }
+    }
+    if let Some(a) = aggregate.filter(|a| !a.is_null()) {
+        cmd.arg("AGGREGATE");
+        push_scalar(&mut cmd, a, "aggregate")?;
+    }
+    Ok(cmd)
 }
 
 /// `eval($script, $args = [], $numKeys = 0)` (and `evalSha`): the first `$numKeys` of
@@ -210,7 +287,7 @@ pub(crate) fn eval(
     }
     cmd.arg(n.to_string());
     if let Some(args) = args {
-        for v in args.values() {
+        for v in crate::args::values(args) {
             push_scalar(&mut cmd, v, "eval() argument")?;
         }
     }
@@ -225,9 +302,9 @@ pub(crate) fn generic(name: &str, args: &Zval) -> Result<Cmd, PhpException> {
     }
     let mut cmd = Cmd::new(name.to_ascii_uppercase());
     let args = expect_array(args, "arguments")?;
-    for a in args.values() {
+    for a in crate::args::values(args) {
         match a.dereference().array() {
-            Some(arr) if arr.has_sequential_keys() => push_flat(&mut cmd, a, "argument")?,
+            Some(arr) if crate::args::is_list(arr) => push_flat(&mut cmd, a, "argument")?,
             Some(_) => {
                 crate::args::push_pairs(&mut cmd, a, "argument")?;
             }
@@ -269,8 +346,12 @@ pub(crate) fn scan(
         }
     };
     if prefix.get(0) == Some(b"SCAN".as_slice()) {
-        refuse_node_argument(session, pattern)?;
+        refuse_node_argument(session, pattern, "scan")?;
     }
+    // A sparse MATCH over a large keyspace can need many rounds. They go on until a batch
+    // has keys or the iteration ends (phpredis' SCAN_RETRY: an early empty batch would end
+    // `while ($keys = …)` loops silently), unless the request ran out of time: then the
+    // empty batch returns and the engine stops the script right after.
     loop {
         let mut cmd = prefix.clone();
         cmd.arg(&cursor);
@@ -292,7 +373,7 @@ pub(crate) fn scan(
         cursor = next.as_bytes().unwrap_or(b"0").to_vec();
         let done = cursor == b"0";
         let empty = batch.as_array().is_none_or(<[Value]>::is_empty);
-        if done || !empty {
+        if done || !empty || request_timed_out() {
             let text = String::from_utf8_lossy(&cursor);
             match text.parse::<i64>() {
                 Ok(n) => iterator.set_long(n),
@@ -303,21 +384,33 @@ pub(crate) fn scan(
     }
 }
 
-/// phpredis' `RedisCluster::scan($it, $node, …)` scans one node; shardis' `scan()` walks
-/// every shard with one iterator. A node where the pattern goes (`[host, port]` or a known
-/// `"host:port"`) would silently become a pattern that matches nothing: refuse it.
-fn refuse_node_argument(session: &Session, pattern: Option<&Zval>) -> Result<(), PhpException> {
-    let Some(p) = pattern.map(Zval::dereference) else {
+/// Has `max_execution_time` expired for this request (the engine aborts at its next check)?
+fn request_timed_out() -> bool {
+    let globals = ext_php_rs::zend::ExecutorGlobals::get();
+    // SAFETY: a plain bool the engine's timer signal handler sets; read it as such.
+    unsafe { std::ptr::read_volatile(&raw const globals.timed_out.value) }
+}
+
+/// phpredis' `RedisCluster` takes a node (`"host:port"` or `[host, port]`) as the first
+/// argument of `scan`, `info`, `ping`…, to run on that node only; shardis runs them on every
+/// shard. A node where shardis expects a pattern, section or message would silently mean
+/// something else: refuse it.
+pub(crate) fn refuse_node_argument(
+    session: &Session,
+    arg: Option<&Zval>,
+    method: &str,
+) -> Result<(), PhpException> {
+    let Some(p) = arg.map(Zval::dereference) else {
         return Ok(());
     };
     let is_node = p.is_array()
         || p.str()
             .is_some_and(|s| session.core.nodes().iter().any(|n| n == s));
     if is_node {
-        return Err(value_error(
-            "scan(): the second argument is the MATCH pattern; shardis scans every shard with one \
-             iterator, so drop the node argument of phpredis' RedisCluster::scan()",
-        ));
+        return Err(value_error(format!(
+            "{method}(): got a node; shardis runs {method} on every shard and takes no node \
+             argument (phpredis' RedisCluster form)"
+        )));
     }
     Ok(())
 }

@@ -3,11 +3,11 @@
 
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::flags::DataType;
-use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
+use ext_php_rs::types::{ZendHashTable, Zval};
 use serde_json::{Map, Value as Json};
 use shardis::Config;
 
-use crate::args::type_name;
+use crate::args::{Key, entries, is_list, type_name, values};
 use crate::errors::{to_exception, type_error, value_error};
 
 /// `new Shardis\Client($config)`: an array, a URL (`redis://…`, `redis+cluster://…`) or the
@@ -32,24 +32,46 @@ pub(crate) fn from_zval(config: &Zval) -> Result<Config, PhpException> {
     parsed.map_err(|e| to_exception(&e))
 }
 
+/// Duration settings (paths as `to_json` names them).
+const DURATION_KEYS: [&str; 4] = [
+    "config.timeout",
+    "config.connect_timeout",
+    "config.tcp_keepalive",
+    "config.refresh.interval",
+];
+
 /// A PHP array as JSON: a list (keys 0..n in order) becomes a JSON array, anything else an
 /// object. Strings must be UTF-8 (config values are text).
 fn to_json(arr: &ZendHashTable, path: &str) -> Result<Json, PhpException> {
-    if arr.has_sequential_keys() {
+    if arr.is_empty() {
+        // `[]` is both an empty list and an empty map in PHP: leave the key unset.
+        return Ok(Json::Null);
+    }
+    if is_list(arr) {
         let mut out = Vec::with_capacity(arr.len());
-        for (i, v) in arr.values().enumerate() {
+        for (i, v) in values(arr).into_iter().enumerate() {
             out.push(value_json(v, &format!("{path}[{i}]"))?);
         }
         return Ok(Json::Array(out));
     }
     let mut out = Map::new();
-    for (k, v) in arr.iter() {
-        let key = match &k {
-            ArrayKey::Long(i) => i.to_string(),
-            other => other.to_string(),
+    for (k, v) in entries(arr) {
+        let key = match k {
+            Key::Int(i) => i.to_string(),
+            Key::Bytes(b) => String::from_utf8(b).map_err(|_| {
+                value_error(format!("config key under `{path}`: not valid UTF-8 text"))
+            })?,
         };
         let child = format!("{path}.{key}");
-        out.insert(key, value_json(v, &child)?);
+        let value = match v.dereference().double() {
+            // A float duration is seconds, as in phpredis (`'timeout' => 0.5`); integers
+            // stay milliseconds, the config schema's unit.
+            Some(secs) if DURATION_KEYS.contains(&child.as_str()) => {
+                Json::String(format!("{secs}s"))
+            }
+            _ => value_json(v, &child)?,
+        };
+        out.insert(key, value);
     }
     Ok(Json::Object(out))
 }
@@ -169,15 +191,18 @@ fn auth_json(z: &Zval) -> Result<Option<Json>, PhpException> {
 }
 
 /// phpredis' named clusters: `redis.clusters.seeds = "app[]=10.0.0.1:7000&app[]=10.0.0.2:7000"`
-/// in php.ini (read through `ini_get`, so it works whether or not phpredis is loaded).
+/// in php.ini, whether or not phpredis is loaded.
 fn seeds_from_ini(name: &str) -> Vec<String> {
-    let Ok(ini_get) = ext_php_rs::types::ZendCallable::try_from_name("ini_get") else {
-        return Vec::new();
+    // ini_get() sees runtime changes but only knows settings phpredis registered;
+    // get_cfg_var() reads php.ini itself.
+    let read = |function: &str| {
+        let f = ext_php_rs::types::ZendCallable::try_from_name(function).ok()?;
+        let v = f.try_call(vec![&"redis.clusters.seeds"]).ok()?;
+        v.str().map(str::to_owned)
     };
-    let Ok(value) = ini_get.try_call(vec![&"redis.clusters.seeds"]) else {
-        return Vec::new();
-    };
-    let text = value.str().unwrap_or_default();
+    let text = read("ini_get")
+        .or_else(|| read("get_cfg_var"))
+        .unwrap_or_default();
     let wanted = format!("{name}[]");
     text.split('&')
         .filter_map(|pair| pair.split_once('='))
@@ -227,7 +252,7 @@ pub(crate) fn from_cluster_args(a: &ClusterArgs<'_>) -> Result<Config, PhpExcept
                     type_name(seeds)
                 ))
             })?;
-            for s in seeds.values() {
+            for s in values(seeds) {
                 nodes.push(Json::String(text(s, "each seed")?.to_owned()));
             }
         }

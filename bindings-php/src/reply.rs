@@ -198,8 +198,78 @@ fn info(text: &[u8]) -> Result<Zval, PhpException> {
     Ok(array_zval(ht))
 }
 
+/// Roughly what a reply costs as PHP values (strings and array buckets; an over-estimate).
+fn php_size(v: &Value) -> usize {
+    match v {
+        Value::Bulk(b) => b.len() + 32,
+        Value::Status(s) | Value::Error(s) => s.len() + 32,
+        Value::Array(items) => 64 + items.iter().map(|i| 32 + php_size(i)).sum::<usize>(),
+        Value::Map(pairs) => {
+            64 + pairs
+                .iter()
+                .map(|(k, v)| 32 + php_size(k) + php_size(v))
+                .sum::<usize>()
+        }
+        _ => 16,
+    }
+}
+
+/// Replies smaller than this are converted without asking the engine about memory.
+const LARGE_REPLY: usize = 1 << 20;
+
+/// `memory_limit` in bytes (`None` when unlimited or unreadable).
+fn memory_limit() -> Option<usize> {
+    let text = call_php("ini_get", "memory_limit")?
+        .str()?
+        .trim()
+        .to_ascii_lowercase();
+    let (digits, unit) = match text.char_indices().last()? {
+        (i, 'k') => (&text[..i], 1 << 10),
+        (i, 'm') => (&text[..i], 1 << 20),
+        (i, 'g') => (&text[..i], 1 << 30),
+        _ => (text.as_str(), 1),
+    };
+    let n: i64 = digits.trim().parse().ok()?;
+    usize::try_from(n)
+        .ok()
+        .filter(|&n| n > 0)
+        .map(|n| n.saturating_mul(unit))
+}
+
+fn call_php(function: &str, arg: &str) -> Option<Zval> {
+    let f = ext_php_rs::types::ZendCallable::try_from_name(function).ok()?;
+    f.try_call(vec![&arg]).ok()
+}
+
+fn memory_in_use() -> Option<usize> {
+    let f = ext_php_rs::types::ZendCallable::try_from_name("memory_get_usage").ok()?;
+    let used = f.try_call(vec![]).ok()?.long()?;
+    usize::try_from(used).ok()
+}
+
+/// A reply too large for `memory_limit` is refused before any PHP value is built: running
+/// out of memory while building it would be a fatal error that jumps over this code (and the
+/// reply's Rust memory would never be freed).
+fn check_fits(v: &Value) -> Result<(), PhpException> {
+    let size = php_size(v);
+    if size < LARGE_REPLY {
+        return Ok(());
+    }
+    let (Some(limit), Some(used)) = (memory_limit(), memory_in_use()) else {
+        return Ok(());
+    };
+    if used.saturating_add(size) > limit {
+        return Err(crate::errors::internal(format!(
+            "the reply needs about {size} bytes as PHP values, more than memory_limit allows \
+             ({limit} bytes, {used} in use); it was read and dropped, nothing else changed"
+        )));
+    }
+    Ok(())
+}
+
 /// Shape a reply.
 pub(crate) fn shape(v: Value, shape: &Shape) -> Result<Zval, PhpException> {
+    check_fits(&v)?;
     match shape {
         Shape::Raw => raw(v),
         Shape::Bool => Ok(bool_zval(match &v {

@@ -18,8 +18,9 @@ enum Queue {
     Direct,
     /// `pipeline()`: commands collect until `exec()`, then run in one batch per node.
     Pipeline(Vec<(Cmd, Shape)>),
-    /// `multi()`: commands queue in a MULTI/EXEC transaction on one slot.
-    Multi(Box<Transaction>, Vec<Shape>),
+    /// `multi()`: commands queue in a MULTI/EXEC transaction on one slot. Once a command is
+    /// refused at queue time, `exec()` runs nothing (Redis' EXECABORT).
+    Multi(Box<Transaction>, Vec<Shape>, Option<String>),
 }
 
 /// The state behind one PHP client object.
@@ -105,12 +106,15 @@ pub(crate) fn run<T: HasSession>(
             q.push((cmd, shape));
             this(obj)
         }
-        Queue::Multi(tx, shapes) => match tx.queue(cmd) {
+        Queue::Multi(tx, shapes, aborted) => match tx.queue(cmd) {
             Ok(_) => {
                 shapes.push(shape);
                 this(obj)
             }
-            Err(e) => Err(s.fail(&e)),
+            Err(e) => {
+                aborted.get_or_insert_with(|| e.to_string());
+                Err(s.fail(&e))
+            }
         },
     }
 }
@@ -132,7 +136,7 @@ pub(crate) fn multi<T: HasSession>(obj: &mut ZendClassObject<T>) -> Result<Zval,
         return Err(usage_error("multi(): already in pipeline or multi mode"));
     }
     let tx = s.watching.take().unwrap_or_else(|| s.core.transaction());
-    s.queue = Queue::Multi(Box::new(tx), Vec::new());
+    s.queue = Queue::Multi(Box::new(tx), Vec::new(), None);
     this(obj)
 }
 
@@ -149,13 +153,11 @@ pub(crate) fn watch<T: HasSession>(
     }
     let mut tx = s.watching.take().unwrap_or_else(|| s.core.transaction());
     let keys: Vec<&[u8]> = keys.args().collect();
-    match tx.watch(&keys) {
-        Ok(()) => {
-            s.watching = Some(tx);
-            Ok(true)
-        }
-        Err(e) => Err(s.fail(&e)),
-    }
+    let result = tx.watch(&keys);
+    // A refused or failed WATCH keeps the keys already watched: the next exec() must still
+    // fail if one of them changed (the core marks a transaction whose WATCH connection broke).
+    s.watching = Some(tx);
+    result.map(|()| true).map_err(|e| s.fail(&e))
 }
 
 /// `unwatch()`.
@@ -171,7 +173,7 @@ pub(crate) fn unwatch<T: HasSession>(obj: &mut ZendClassObject<T>) -> Result<boo
 pub(crate) fn discard<T: HasSession>(obj: &mut ZendClassObject<T>) -> Result<bool, PhpException> {
     let s = session_of(obj)?;
     match std::mem::replace(&mut s.queue, Queue::Direct) {
-        Queue::Multi(tx, _) => {
+        Queue::Multi(tx, _, _) => {
             tx.discard();
             Ok(true)
         }
@@ -212,7 +214,14 @@ pub(crate) fn exec<T: HasSession>(obj: &mut ZendClassObject<T>) -> Result<Zval, 
             }
             list(out)
         }
-        Queue::Multi(tx, shapes) => match tx.exec() {
+        Queue::Multi(tx, _, Some(refused)) => {
+            tx.discard();
+            s.last_error = Some(format!(
+                "EXECABORT Transaction discarded because a queued command was refused: {refused}"
+            ));
+            Ok(reply::bool_zval(false))
+        }
+        Queue::Multi(tx, shapes, None) => match tx.exec() {
             Ok(Value::Array(replies)) => {
                 let mut out = Vec::with_capacity(replies.len());
                 for (v, shape) in replies.into_iter().zip(&shapes) {

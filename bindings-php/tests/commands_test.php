@@ -33,6 +33,14 @@ check_same(true, $r->set("{$t}int", 42), 'int value');
 check_same('42', $r->get("{$t}int"), 'int value comes back as a string');
 check_same(true, $r->set(12345, true), 'int key, bool value');
 check_same('1', $r->get('12345'), 'int key and string key are the same key');
+foreach ([0.1 + 0.2, 1e20, 1.5, 1 / 3, 7.0E-10] as $f) {
+    $r->set("{$t}f", $f);
+    check_same((string) $f, $r->get("{$t}f"), 'a float is sent as PHP writes it');
+}
+check_same(true, $r->set("{$t}ttl0", 'v', 0), 'set with timeout 0 (no expiry, as phpredis)');
+check_same(-1, $r->ttl("{$t}ttl0"), 'timeout 0 sets no expiry');
+check_throws(ValueError::class, fn () => $r->set("{$t}ttl0", 'v', 0.5), 'a fractional timeout');
+check_throws(ValueError::class, fn () => $r->set("{$t}ttl0", 'v', -5), 'a negative timeout');
 
 // multi-key commands split across shards and merged in order
 $keys = [];
@@ -43,6 +51,9 @@ check_same(true, $r->mSet($keys), 'mSet over shards');
 $got = $r->mGet(array_merge(array_keys($keys), ["{$t}none"]));
 check_same(array_merge(array_values($keys), [false]), $got, 'mGet over shards, missing → false');
 check_same(20, $r->exists(array_keys($keys)), 'exists of an array');
+$binKeys = ["{$t}k\xff\x00" => "v\xfe", "{$t}k\xc3\x28" => 'w'];
+check_same(true, $r->mSet($binKeys), 'mSet with non-UTF-8 array keys');
+check_same(array_values($binKeys), $r->mGet(array_keys($binKeys)), 'binary keys round trip');
 check_same(2, $r->exists("{$t}m1", "{$t}m2"), 'exists variadic');
 check_same(3, $r->del("{$t}m1", "{$t}m2", "{$t}m3"), 'del variadic');
 check_same(17, $r->del(array_slice(array_keys($keys), 3)), 'del of an array');
@@ -62,6 +73,8 @@ check_same(1, $r->hSet($h, 'f', 'v'), 'hSet');
 check_same(2, $r->hSet($h, ['g' => 'w', '42' => 'n']), 'hSet of an array');
 check_same(['f' => 'v', 'g' => 'w', 42 => 'n'], $r->hGetAll($h), 'hGetAll is associative; numeric fields are int keys');
 check_same('n', $r->hGetAll($h)[42], '$h[42] finds field "42"');
+check_same(1, $r->hSet("{$t}hb", ["f\xff" => 'bin']), 'hSet with a non-UTF-8 field');
+check_same(["f\xff" => 'bin'], $r->hGetAll("{$t}hb"), 'binary field names come back as keys');
 check_same('v', $r->hGet($h, 'f'), 'hGet');
 check_same(false, $r->hGet($h, 'zz'), 'hGet missing');
 check_same(['f' => 'v', 'zz' => false], $r->hMGet($h, ['f', 'zz']), 'hMGet');
@@ -146,6 +159,20 @@ check_same(2, $r->zCard($z), 'zCard');
 check_same(1, $r->zCount($z, 0, 3), 'zCount');
 check_same(['two' => 2.5], $r->zPopMin($z), 'zPopMin');
 check_same(1, $r->zRem($z, 'one'), 'zRem');
+$r->del('{zs}a', '{zs}b', '{zs}out');
+$r->zAdd('{zs}a', 1, 'x', 2, 'y');
+$r->zAdd('{zs}b', 10, 'y', 20, 'z');
+check_same(3, $r->zUnionStore('{zs}out', ['{zs}a', '{zs}b']), 'zUnionStore');
+check_same(1, $r->zInterStore('{zs}out', ['{zs}a', '{zs}b'], [1, 2], 'max'), 'zInterStore with weights and aggregate');
+check_same(['y' => 20.0], $r->zRange('{zs}out', 0, -1, true), 'zInterStore weighted max');
+check_same(['z', 'y'], $r->zRange('{zs}b', 0, -1, ['rev']), 'zRange rev (phpredis 6 option)');
+check_same(['y'], $r->zRange('{zs}a', 2, 10, ['byscore']), 'zRange byscore');
+check_same(['x'], $r->zRange('{zs}a', '-inf', '+inf', ['byscore', 'limit' => [0, 1]]), 'zRange byscore with limit');
+check_throws(ValueError::class, fn () => $r->zRange('{zs}a', 0, -1, ['bogus']), 'an unknown zRange option is refused');
+check_throws(ValueError::class, fn () => $r->zRangeByScore('{zs}a', 0, 1, ['rev']), 'rev is not a zRangeByScore option');
+$r->zAdd('{zs}lex', 0, 'a', 0, 'b', 0, 'c');
+check_same(['b', 'c'], $r->zRangeByLex('{zs}lex', '(a', '+'), 'zRangeByLex');
+check_same(['b'], $r->zRangeByLex('{zs}lex', '-', '+', 1, 1), 'zRangeByLex with offset and count');
 
 // scan over every shard with the iterator by reference
 $r->mSet(["{$t}scan:1" => 1, "{$t}scan:2" => 2, "{$t}scan:3" => 3, "{$t}scan:4" => 4]);
@@ -186,6 +213,19 @@ check_same([true, 2, '2'], $res, 'multi/exec on one slot');
 check_throws(Shardis\CrossShardException::class, fn () => $r->multi()->set('{tx}a', 1)->set('{other}b', 2), 'multi across slots');
 check_same(true, $r->discard(), 'discard after the refused command');
 check_same('2', $r->get('{tx}a'), 'nothing of the refused transaction ran');
+// a command refused while queueing aborts the whole transaction (Redis' EXECABORT)
+$r->set('{tx}q', 'before');
+$r->multi()->set('{tx}q', 'during');
+check_throws(Shardis\CrossShardException::class, fn () => $r->set('{elsewhere}x', 1), 'a cross-slot command in multi');
+check_same(false, $r->exec(), 'exec after a refused command runs nothing');
+check_same('before', $r->get('{tx}q'), 'the queued write did not run');
+check(str_contains((string) $r->getLastError(), 'EXECABORT'), 'getLastError names EXECABORT', $r->getLastError());
+// a refused second watch() keeps the first one
+check_same(true, $r->watch('{w}a'), 'first watch');
+check_throws(Shardis\CrossShardException::class, fn () => $r->watch('{v}b'), 'a watch on another shard');
+node_conn($r->nodeFor('{w}a'))->set('{w}a', 'theirs');
+check_same(false, $r->multi()->set('{w}a', 'mine')->exec(), 'the first watch still guards the transaction');
+check_same('theirs', $r->get('{w}a'), 'no lost update');
 check_same(true, $r->watch('{tx}a'), 'watch');
 node_conn($r->nodeFor('{tx}a'))->set('{tx}a', 'changed');
 check_same(false, $r->multi()->set('{tx}a', 'mine')->exec(), 'exec after a watched key changed → false');
@@ -201,10 +241,19 @@ check_same(true, $r->rawCommand('SET', "{$t}w", 'x'), 'rawCommand +OK → true')
 check_same(0, $r->setBit("{$t}bits", 7, 1), '__call: SETBIT');
 check_same(1, $r->getBit("{$t}bits", 7), '__call: GETBIT');
 check_same(1, $r->bitCount("{$t}bits"), '__call: BITCOUNT');
-check(is_callable([$r, 'anything']), '__call makes any method callable');
+check_same(1, $r->xLen("{$t}none") + 1, '__call: XLEN of a missing stream is 0');
+$id = $r->xAdd("{$t}st", '*', ['f' => 'v']);
+check(is_string($id) && preg_match('/^\d+-\d+$/', $id) === 1, '__call spreads an associative array (XADD returns an id)', $id);
+check_same(1, $r->xLen("{$t}st"), '__call: XADD wrote one entry');
 check_same(['{x}s1', '{x}s2'], [$r->echo('{x}s1'), $r->echo('{x}s2')], 'echo');
 check_same(true, $r->ping(), 'ping');
-check(isset($r->info()['redis_version']) || count($r->info()) === 3, 'info parsed', array_keys($r->info()));
+$info = $r->info('server');
+check_same(3, count($info), 'info() answers once per primary on a 3-primary cluster', array_keys($info));
+foreach ($info as $node => $fields) {
+    check(in_array($node, fixture_nodes('cluster'), true) && isset($fields['redis_version']), 'info per node, parsed', [$node, array_slice($fields, 0, 3)]);
+}
+check_throws(ValueError::class, fn () => $r->info(fixture_nodes('cluster')[0]), "RedisCluster's info(\$node) is refused");
+check_throws(ValueError::class, fn () => $r->ping(['127.0.0.1', 7000]), "RedisCluster's ping(\$node) is refused");
 
 // shardis extras
 check(in_array($r->nodeFor("{$t}a"), fixture_nodes('cluster'), true), 'nodeFor', $r->nodeFor("{$t}a"));

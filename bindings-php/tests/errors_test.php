@@ -56,7 +56,7 @@ check_same(3, $e->getCode(), 'an unroutable command is refused before sending (c
 check_throws(Shardis\CrossShardException::class, fn () => $r->rename('{a}x', '{b}y'), 'cross-slot rename');
 
 // a node that answers too slowly: TimeoutException within the deadline, other keys fine
-$slow = cluster_client(['timeout' => '300ms']);
+$slow = cluster_client(['timeout' => 0.3]); // a float duration is seconds, as in phpredis
 $victim = $slow->nodeFor('{slow}k');
 $sleeper = node_conn($victim);
 $other = null;
@@ -79,6 +79,7 @@ $t0 = microtime(true);
 $e = check_throws(Shardis\TimeoutException::class, fn () => $slow->get('{slow}k'), 'read from a sleeping node');
 $took = microtime(true) - $t0;
 check($took < 1.2, 'the timeout fired within the deadline (plus slack)', $took);
+check($took >= 0.25, "'timeout' => 0.3 waited 0.3 s (seconds, not milliseconds)", $took);
 check_same(8, $e->getCode(), 'timeouts have code 8');
 check($slow->set($other, 'fine') === true, 'other shards keep working meanwhile');
 $e = check_throws(Shardis\IndeterminateException::class, fn () => $slow->set('{slow}k', 'v'), 'a write whose reply did not come');
@@ -87,6 +88,20 @@ pcntl_waitpid($pid, $status);
 usleep(100000);
 check_same(true, $slow->set('{slow}k', 'after'), 'the node works again after its sleep');
 check_same('after', $slow->get('{slow}k'), 'and the next reply is the right one (no stale reply)');
+
+// a reply too large for memory_limit: an exception before any PHP value is built (not a
+// fatal error that would jump over the extension), and the client keeps working
+$big = cluster_client();
+$big->rawCommand('SETRANGE', '{big}v', (string) (40 << 20), 'x'); // 40 MiB made by the server
+$limit = ini_get('memory_limit');
+ini_set('memory_limit', '32M');
+$e = check_throws(Shardis\Exception::class, fn () => $big->get('{big}v'), 'a 40 MiB reply under a 32 MiB memory_limit');
+check(str_contains($e->getMessage(), 'memory_limit'), 'the message names memory_limit', $e->getMessage());
+check(memory_get_usage() < 8 << 20, 'nothing of the reply stayed in PHP memory', memory_get_usage());
+check_same(true, $big->set('{big}k', 'small'), 'the connection is clean afterwards');
+check_same('small', $big->get('{big}k'), 'and reads its own reply');
+ini_set('memory_limit', $limit);
+$big->del('{big}v');
 
 // nothing listens: ConnectionException
 $dead = new Shardis\Client(['mode' => 'ring_hash', 'nodes' => ['127.0.0.1:1'], 'connect_timeout' => '200ms']);

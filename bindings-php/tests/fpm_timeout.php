@@ -1,6 +1,6 @@
 <?php
 // K4 helper page. mode=burn: read an 8 MiB value in a loop under a 1 s CPU time limit until
-// the engine aborts the request (often while a reply is being read). mode=check: write a
+// the engine aborts the request (its timer usually fires while a reply is being read). mode=check: write a
 // token next to the big value and read both back on the same connection.
 declare(strict_types=1);
 

@@ -52,4 +52,12 @@ $f = new Shardis\Client($file);
 unlink($file);
 check_same('v', $f->get('{reg}k'), 'client from a JSON file');
 check_same('from-file', $f->getPersistentID(), 'file config read');
+// phpredis' named clusters without phpredis: seeds from php.ini (get_cfg_var)
+$ext = getenv('SHARDIS_PHP_EXT') ?: throw new RuntimeException('SHARDIS_PHP_EXT is not set');
+$seed = $nodes[0];
+$code = '$c = new Shardis\\Cluster("inifile"); $c->set("{reg}n", "1"); echo $c->get("{reg}n"), extension_loaded("redis") ? " redis" : " no-redis";';
+$p = proc_open([PHP_BINARY, '-n', '-d', "extension=$ext", '-d', "redis.clusters.seeds=\"inifile[]=$seed\"", '-r', $code], [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+$out = stream_get_contents($pipes[1]) . stream_get_contents($pipes[2]);
+proc_close($p);
+check_same('1 no-redis', trim($out), 'a named cluster from php.ini without phpredis loaded');
 done();

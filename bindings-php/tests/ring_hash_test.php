@@ -39,6 +39,12 @@ foreach ($configs as $mode => $config) {
     check_same(60, $r->del(array_keys($pairs)), "$mode: del over every node");
 }
 $r = new Shardis\Client(['mode' => 'ring_hash', 'nodes' => $nodes]);
-check($r->dbSize() >= 0, 'dbSize summed over nodes');
+$r->mSet(['{d}1' => 1, 'd2' => 2, 'd3' => 3]);
+$sum = 0;
+foreach ($nodes as $n) {
+    $sum += node_conn($n)->dbSize();
+}
+check($sum >= 3, 'keys were written', $sum);
+check_same($sum, $r->dbSize(), 'dbSize is the sum over the nodes');
 check_same([true, 'b'], $r->multi()->set('{t}a', 'b')->get('{t}a')->exec(), 'multi/exec on one node');
 done();
