@@ -9,12 +9,19 @@ use std::time::Duration;
 use super::Cmd;
 use super::table::{CommandSpec, flag};
 
-/// The longest legitimate server-side wait of `cmd`.
+/// The longest legitimate server-side wait of `cmd` (zero for nearly every command: one
+/// flag test on the hot path).
+#[inline]
 pub(crate) fn server_wait(spec: &CommandSpec, cmd: &Cmd) -> Duration {
     // WAIT / WAITAOF are not flagged `blocking` by the server, but do wait.
-    if !spec.has(flag::BLOCKING) && !matches!(spec.name, "wait" | "waitaof") {
+    if !spec.has(flag::BLOCKING) && !spec.name.starts_with("wait") {
         return Duration::ZERO;
     }
+    blocking_wait(spec, cmd)
+}
+
+#[cold]
+fn blocking_wait(spec: &CommandSpec, cmd: &Cmd) -> Duration {
     let last = cmd.len().saturating_sub(1);
     let wait = match spec.name {
         // … key [key …] timeout (seconds, may be fractional)
