@@ -539,11 +539,20 @@ macro_rules! redis_api {
                 let cmd = match section { Some(s) => command("INFO", &[s])?, None => Cmd::new("INFO") };
                 run(self_, cmd, Shape::Info)
             }
-            /// Any command by its arguments (`rawCommand('OBJECT', 'ENCODING', 'k')`).
+            /// Any command by its arguments (`rawCommand('OBJECT', 'ENCODING', 'k')`). phpredis'
+            /// RedisCluster form, `rawCommand($keyOrNode, 'GET', 'k')`, is accepted too: a first
+            /// argument that is no command, followed by one that is, only told phpredis where to
+            /// send it — shardis routes by the command's own keys.
             pub fn raw_command(self_: &mut ZendClassObject<Self>, name: &Zval, args: &[&Zval]) -> PhpResult<Zval> {
-                let mut cmd = Cmd::default();
-                push_scalar(&mut cmd, name, "command")?;
-                for a in args { push_scalar(&mut cmd, a, "argument")?; }
+                let mut all = Cmd::default();
+                push_scalar(&mut all, name, "command")?;
+                for a in args { push_scalar(&mut all, a, "argument")?; }
+                let is_command = |i: usize| all.get(i).and_then(shardis::command::table::lookup).is_some();
+                let cmd = if !is_command(0) && is_command(1) {
+                    Cmd::from_args(all.args().skip(1))
+                } else {
+                    all
+                };
                 run(self_, cmd, Shape::Raw)
             }
             /// Every other command by method name, arguments passed as given with arrays spread

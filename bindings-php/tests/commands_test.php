@@ -264,6 +264,8 @@ check(is_array($stats) && $stats !== [], 'stats() is an array', $stats);
 $c = new Shardis\Cluster(null, fixture_nodes('cluster'), 1.5, 1.5, true);
 check_same('x', $c->get("{$t}w"), 'Shardis\Cluster reads what Client wrote');
 check_same([true, 'x'], $c->multi()->set('{c}k', 'x')->get('{c}k')->exec(), 'Cluster multi/exec');
+check_same(true, $c->rawCommand('{c}k', 'SET', '{c}k', 'raw'), "RedisCluster's rawCommand(\$key, …) form");
+check_same('raw', $c->rawCommand(fixture_nodes('cluster')[0], 'GET', '{c}k'), 'rawCommand with a node first');
 $named = new Shardis\Cluster('app', fixture_nodes('cluster'));
 check_same('app', $named->getPersistentID(), 'the cluster name is the persistent id');
 // phpredis' named clusters: seeds from php.ini's redis.clusters.seeds
