@@ -38,6 +38,13 @@ php -d "extension=$ext" -r 'exit(extension_loaded("shardis") ? 0 : 1);' || {
   echo "run.sh: php could not load $ext" >&2
   exit 1
 }
+# Installed as README says (shardis.so in an extension dir), `extension=shardis` loads it.
+mkdir "$work/extdir"
+cp "$ext" "$work/extdir/shardis.so"
+loaded=$(php -n -d "extension_dir=$work/extdir" -d extension=shardis \
+  -r 'echo extension_loaded("shardis") ? phpversion("shardis") : "not loaded";')
+echo "extension=shardis from an extension dir: $loaded"
+[ "$loaded" != "not loaded" ] || exit 1
 failed=0
 passed=0
 for t in "$here"/*_test.php; do
