@@ -41,4 +41,16 @@ rm -f "$pylog"
 echo "== PHP: extension → php-fpm, fork, phpredis parity (bindings-php/tests)"
 cargo build --locked -p shardis-php
 bash bindings-php/tests/run.sh target/debug/libshardis_php.so target/debug/shardis-fixture
+echo "== C: libshardis under ASan/UBSan/LSan (bindings-c/tests), pkg-config, the S2 example"
+cargo build --locked -p shardis-c
+bash bindings-c/tests/run.sh target/debug/libshardis.a target/debug/shardis-fixture
+cprefix="$PWD/target/c-test-prefix"
+rm -rf "$cprefix"
+SHARDIS_PROFILE=debug bash scripts/install-c.sh "$cprefix"
+cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror examples/c/data_generator.c \
+  $(PKG_CONFIG_PATH="$cprefix/lib/pkgconfig" pkg-config --cflags --libs shardis) \
+  -Wl,-rpath,"$cprefix/lib" -o "$cprefix/data_generator"
+bash scripts/with-fixtures.sh target/debug/shardis-fixture bash -c '
+  "$0" "redis://$SHARDIS_STANDALONE_NODES/?mode=ring_hash" 1000 &&
+  "$0" "redis+cluster://$SHARDIS_CLUSTER_NODES" 1000 avgo' "$cprefix/data_generator"
 echo "== all test suites passed"

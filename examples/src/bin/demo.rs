@@ -252,6 +252,36 @@ fn main() {
             "(set SHARDIS_PYTHON to a Python with the shardis wheel to run the Python examples too; scripts/demo.sh does)\n"
         ),
     }
+    // Scenario S2 from C (examples/c/data_generator.c, linked with libshardis).
+    match std::env::var("SHARDIS_C_EXAMPLE") {
+        Ok(binary) => {
+            let maglev = dir.path().join("maglev.toml").display().to_string();
+            let runs: [(&str, &[&str]); 3] = [
+                ("maglev over 5 nodes", &[&maglev, "20000"]),
+                ("Redis Cluster", &[&config, "20000"]),
+                ("Redis Cluster, tag {avgo}", &[&config, "5000", "avgo"]),
+            ];
+            let mut ok = true;
+            for (what, args) in runs {
+                println!("== C: scenario S2 (examples/c/data_generator.c), {what} ==\n");
+                println!("$ data_generator {}", args.join(" "));
+                let status = Command::new(&binary)
+                    .args(args)
+                    .status()
+                    .unwrap_or_else(|e| panic!("cannot run {binary}: {e}"));
+                ok &= status.success();
+                println!();
+            }
+            verdicts.push(format!(
+                "C: the data generator wrote every hash without an error: {}",
+                if ok { "yes" } else { "NO" }
+            ));
+        }
+        Err(_) => println!(
+            "(set SHARDIS_C_EXAMPLE to the built C example to run it too; scripts/demo.sh does)\n"
+        ),
+    }
+
     // Scenario S3 from PHP-FPM (the extension built by scripts/demo.sh).
     match std::env::var("SHARDIS_PHP_EXT") {
         Ok(ext) => {
