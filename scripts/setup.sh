@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(redis-server redis-tools nutcracker iproute2 python3-venv
   # the PHP extension (ext-php-rs needs php-config and libclang), its tests and benchmark
   php-cli php-dev php-fpm php-redis php-nrk-predis clang libclang-dev libfcgi-bin
-  # the C library's tests (gcc with AddressSanitizer) and pkg-config for shardis.pc
-  gcc libc6-dev pkgconf)
+  # the C library's tests (gcc with AddressSanitizer, g++, valgrind) and pkg-config
+  gcc g++ libc6-dev pkgconf valgrind)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

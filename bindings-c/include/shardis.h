@@ -139,6 +139,10 @@ enum shardis_reply_kind
    (`shardis_reply_string` has its text).
    */
   SHARDIS_REPLY_ERROR = 8,
+  /*
+   A kind this version of the header does not know (from a newer library).
+   */
+  SHARDIS_REPLY_UNKNOWN = 9,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -197,8 +201,9 @@ shardis_result shardis_command_argv(const struct shardis_client *client,
                                     shardis_reply **out);
 
 /*
- The node (`host:port`) holding `key` (`keylen` bytes), copied into `buf` NUL-terminated
- (truncated to `len - 1`); its full length in `*out_n`.
+ The node (`host:port`) holding `key` (`keylen` bytes, binary-safe), copied into `buf`
+ NUL-terminated (truncated to `len - 1`; `buf` NULL asks only for the length); its full
+ length in `*out_n`.
 
  # Safety
  `client` NULL or live; `key` `keylen` readable bytes; `buf` NULL or `len` writable bytes;
@@ -324,9 +329,10 @@ const shardis_reply *shardis_reply_array_element(const shardis_reply *reply, siz
 void shardis_reply_free(shardis_reply *reply);
 
 /*
- A static, NUL-terminated description of `result` (never NULL).
+ A static, NUL-terminated description of a result code (never NULL; any number is
+ accepted: an unknown one gets "unknown result code").
  */
-const char *shardis_result_message(shardis_result result);
+const char *shardis_result_message(uint32_t result);
 
 /*
  Copy the calling thread's last error detail (the failing key, node, server message…)

@@ -14,6 +14,12 @@ pub struct shardis_client {
     pub(crate) inner: Client,
 }
 
+// The thread-safety promise of the header, checked at compile time.
+const _: fn() = || {
+    fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<shardis_client>();
+};
+
 /// A client from `config`: a URL (`redis+cluster://10.0.0.1:7000`,
 /// `redis://h1:6379,h2:6379/?mode=ring_hash`), TOML or JSON text with the config schema's
 /// keys, or the path of such a file. Nothing connects until the first command.
@@ -115,8 +121,9 @@ pub unsafe extern "C" fn shardis_command_argv(
     })
 }
 
-/// The node (`host:port`) holding `key` (`keylen` bytes), copied into `buf` NUL-terminated
-/// (truncated to `len - 1`); its full length in `*out_n`.
+/// The node (`host:port`) holding `key` (`keylen` bytes, binary-safe), copied into `buf`
+/// NUL-terminated (truncated to `len - 1`; `buf` NULL asks only for the length); its full
+/// length in `*out_n`.
 ///
 /// # Safety
 /// `client` NULL or live; `key` `keylen` readable bytes; `buf` NULL or `len` writable bytes;
@@ -136,24 +143,30 @@ pub unsafe extern "C" fn shardis_client_node_for(
             Ok(c) => c,
             Err(code) => return code,
         };
-        if key.is_null() || buf.is_null() || len == 0 {
+        if key.is_null() {
+            return fail(shardis_result::SHARDIS_NULL_ARGUMENT, "key is NULL");
+        }
+        if !buf.is_null() && len == 0 {
             return fail(
-                shardis_result::SHARDIS_NULL_ARGUMENT,
-                "key or buf is NULL (or len is 0)",
+                shardis_result::SHARDIS_INVALID_ARGUMENT,
+                "len is 0: no room for the terminating NUL",
             );
         }
         // SAFETY: `keylen` readable bytes per the contract.
         let key = unsafe { std::slice::from_raw_parts(key.cast::<u8>(), keylen) };
         match client.node_for(key) {
             Ok(node) => {
-                let n = node.len().min(len - 1);
-                // SAFETY: `len` writable bytes; n + 1 <= len.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(node.as_ptr(), buf.cast::<u8>(), n);
-                    *buf.add(n) = 0;
-                    if !out_n.is_null() {
-                        *out_n = node.len();
+                if !buf.is_null() {
+                    let n = node.len().min(len - 1);
+                    // SAFETY: `len` writable bytes; n + 1 <= len.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(node.as_ptr(), buf.cast::<u8>(), n);
+                        *buf.add(n) = 0;
                     }
+                }
+                if !out_n.is_null() {
+                    // SAFETY: writable per the contract.
+                    unsafe { *out_n = node.len() };
                 }
                 shardis_result::SHARDIS_OK
             }

@@ -10,10 +10,14 @@ use crate::result::{fail, shardis_result};
 /// Run an exported function's body; a panic becomes `SHARDIS_PANIC`.
 pub(crate) fn guard(body: impl FnOnce() -> shardis_result) -> shardis_result {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
-        fail(
-            shardis_result::SHARDIS_PANIC,
-            "a panic inside shardis was stopped at the C boundary (please report it)",
-        )
+        // `fail` cannot panic; even so, nothing may unwind out of here.
+        catch_unwind(|| {
+            fail(
+                shardis_result::SHARDIS_PANIC,
+                "a panic inside shardis was stopped at the C boundary (please report it)",
+            )
+        })
+        .unwrap_or(shardis_result::SHARDIS_PANIC)
     })
 }
 
@@ -77,8 +81,16 @@ pub(crate) unsafe fn command(
             // SAFETY: NUL-terminated when no lengths are given.
             unsafe { CStr::from_ptr(p) }.to_bytes()
         } else {
-            // SAFETY: `argvlen` holds `argc` lengths and `p` that many readable bytes.
-            unsafe { std::slice::from_raw_parts(p.cast::<u8>(), *argvlen.add(i)) }
+            // SAFETY: `argvlen` holds `argc` lengths.
+            let len = unsafe { *argvlen.add(i) };
+            if len > isize::MAX as usize {
+                return Err(fail(
+                    shardis_result::SHARDIS_INVALID_ARGUMENT,
+                    format!("argvlen[{i}] is larger than any object can be"),
+                ));
+            }
+            // SAFETY: `p` points to `len` readable bytes per the contract.
+            unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }
         };
         cmd.arg(bytes);
     }

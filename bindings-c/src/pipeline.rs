@@ -101,8 +101,8 @@ pub unsafe extern "C" fn shardis_pipeline_exec(
         if out.is_null() {
             return fail(shardis_result::SHARDIS_NULL_ARGUMENT, "out is NULL");
         }
-        let cmds = std::mem::take(&mut p.cmds);
-        let replies: Vec<Value> = p.client.pipeline(&cmds).into_iter().map(entry).collect();
+        let replies: Vec<Value> = p.client.pipeline(&p.cmds).into_iter().map(entry).collect();
+        p.cmds.clear();
         // SAFETY: checked non-NULL.
         unsafe { write(out, shardis_reply::boxed(Value::Array(replies))) };
         shardis_result::SHARDIS_OK

@@ -34,6 +34,8 @@ pub enum shardis_reply_kind {
     /// An error inside an array: a failed pipeline entry or EXEC element
     /// (`shardis_reply_string` has its text).
     SHARDIS_REPLY_ERROR = 8,
+    /// A kind this version of the header does not know (from a newer library).
+    SHARDIS_REPLY_UNKNOWN = 9,
 }
 
 impl shardis_reply {
@@ -73,7 +75,8 @@ pub unsafe extern "C" fn shardis_reply_type(reply: *const shardis_reply) -> shar
             Some(Value::Double(_)) => shardis_reply_kind::SHARDIS_REPLY_DOUBLE,
             Some(Value::Boolean(_)) => shardis_reply_kind::SHARDIS_REPLY_BOOLEAN,
             Some(Value::Error(_)) => shardis_reply_kind::SHARDIS_REPLY_ERROR,
-            _ => shardis_reply_kind::SHARDIS_REPLY_NIL,
+            Some(Value::Nil) | None => shardis_reply_kind::SHARDIS_REPLY_NIL,
+            Some(_) => shardis_reply_kind::SHARDIS_REPLY_UNKNOWN,
         }
     })
 }

@@ -64,6 +64,31 @@ impl shardis_result {
         }
     }
 
+    /// The code for a number coming from C (anything unknown → None).
+    fn from_u32(n: u32) -> Option<shardis_result> {
+        use shardis_result::*;
+        [
+            SHARDIS_OK,
+            SHARDIS_NULL_ARGUMENT,
+            SHARDIS_INVALID_ARGUMENT,
+            SHARDIS_PANIC,
+            SHARDIS_CONFIG,
+            SHARDIS_CROSS_SHARD,
+            SHARDIS_UNSUPPORTED,
+            SHARDIS_BAD_COMMAND,
+            SHARDIS_CONNECT,
+            SHARDIS_AUTH,
+            SHARDIS_IO,
+            SHARDIS_TIMEOUT,
+            SHARDIS_INDETERMINATE,
+            SHARDIS_PROTOCOL,
+            SHARDIS_SERVER,
+            SHARDIS_OTHER,
+        ]
+        .into_iter()
+        .find(|&r| r as u32 == n)
+    }
+
     fn text(self) -> &'static [u8] {
         match self {
             shardis_result::SHARDIS_OK => b"ok\0",
@@ -90,10 +115,16 @@ thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-/// Remember `detail` as this thread's last error and return `code`.
+/// Remember `detail` as this thread's last error and return `code`. Never panics: while the
+/// thread's locals are being torn down (a call from a thread-exit destructor) the detail is
+/// simply not kept.
 pub(crate) fn fail(code: shardis_result, detail: impl Into<String>) -> shardis_result {
     let detail = detail.into();
-    LAST_ERROR.with(|l| *l.borrow_mut() = detail);
+    let _ = LAST_ERROR.try_with(|l| {
+        if let Ok(mut slot) = l.try_borrow_mut() {
+            *slot = detail;
+        }
+    });
     code
 }
 
@@ -102,10 +133,13 @@ pub(crate) fn fail_with(e: &shardis_core::Error) -> shardis_result {
     fail(shardis_result::of(e.kind()), e.to_string())
 }
 
-/// A static, NUL-terminated description of `result` (never NULL).
+/// A static, NUL-terminated description of a result code (never NULL; any number is
+/// accepted: an unknown one gets "unknown result code").
 #[unsafe(no_mangle)]
-pub extern "C" fn shardis_result_message(result: shardis_result) -> *const c_char {
-    result.text().as_ptr().cast()
+pub extern "C" fn shardis_result_message(result: u32) -> *const c_char {
+    let text: &'static [u8] =
+        shardis_result::from_u32(result).map_or(b"unknown result code\0", shardis_result::text);
+    text.as_ptr().cast()
 }
 
 /// Copy the calling thread's last error detail (the failing key, node, server message…)
@@ -121,8 +155,10 @@ pub unsafe extern "C" fn shardis_last_error(
     out_n: *mut usize,
 ) -> shardis_result {
     guard(|| {
-        LAST_ERROR.with(|l| {
-            let detail = l.borrow();
+        let _ = LAST_ERROR.try_with(|l| {
+            let Ok(detail) = l.try_borrow() else {
+                return;
+            };
             let bytes = detail.as_bytes();
             if !buf.is_null() && len > 0 {
                 let n = bytes.len().min(len - 1);

@@ -61,7 +61,11 @@ int main(int argc, char **argv) {
         while (n < nodes && strcmp(names[n], node) != 0) {
             n++;
         }
-        if (n == nodes && nodes < MAX_NODES) {
+        if (n == nodes) {
+            if (nodes == MAX_NODES) {
+                fprintf(stderr, "data_generator: more than %d nodes\n", MAX_NODES);
+                return 1;
+            }
             snprintf(names[nodes++], sizeof names[0], "%s", node);
         }
         counts[n]++;

@@ -5,14 +5,13 @@
 
 static void exercise(shardis_client *c, const char *label) {
     shardis_reply *r = NULL;
-    char buf[256];
 
     /* binary-safe SET/GET */
     const char *set_argv[] = {"SET", "c:bin", "a\0b\xff"};
     const size_t set_len[] = {3, 5, 4};
     CHECK_OK(shardis_command_argv(c, 3, set_argv, set_len, &r));
     CHECK(shardis_reply_type(r) == SHARDIS_REPLY_STATUS, "%s: SET is a status", label);
-    CHECK(strcmp(text_of(r, buf, sizeof buf), "OK") == 0, "%s: SET -> OK", label);
+    CHECK(equals(r, "OK"), "%s: SET -> OK", label);
     shardis_reply_free(r);
     const char *get_argv[] = {"GET", "c:bin"};
     CHECK_OK(shardis_command_argv(c, 2, get_argv, NULL, &r));
@@ -30,9 +29,39 @@ static void exercise(shardis_client *c, const char *label) {
     CHECK_OK(RUN(c, &r, "DEL", "c:n"));
     shardis_reply_free(r);
     CHECK_OK(RUN(c, &r, "INCRBY", "c:n", "41"));
-    CHECK(shardis_reply_type(r) == SHARDIS_REPLY_INTEGER && shardis_reply_integer(r) == 41,
+    CHECK(shardis_reply_type(r) == SHARDIS_REPLY_INTEGER && shardis_reply_integer(r) == 41 &&
+              shardis_reply_double(r) == 41.0,
           "%s: INCRBY -> 41", label);
     shardis_reply_free(r);
+
+    /* the keys below live on more than one node */
+    char n1[64], n2[64];
+    int spread = 0;
+    CHECK_OK(shardis_client_node_for(c, "c:a", 3, n1, sizeof n1, NULL));
+    const char *more[] = {"c:b", "c:c", "c:d"};
+    for (size_t i = 0; i < 3; i++) {
+        CHECK_OK(shardis_client_node_for(c, more[i], 3, n2, sizeof n2, NULL));
+        spread |= strcmp(n1, n2) != 0;
+    }
+    CHECK(spread, "%s: c:a..c:d span several nodes", label);
+
+    /* a key with a NUL byte, an empty value */
+    const char *nul_argv[] = {"SET", "c:k\0ey", ""};
+    const size_t nul_len[] = {3, 6, 0};
+    CHECK_OK(shardis_command_argv(c, 3, nul_argv, nul_len, &r));
+    shardis_reply_free(r);
+    const char *nul_get[] = {"STRLEN", "c:k\0ey"};
+    const size_t nul_get_len[] = {6, 6};
+    CHECK_OK(shardis_command_argv(c, 2, nul_get, nul_get_len, &r));
+    CHECK(shardis_reply_integer(r) == 0, "%s: key with NUL, empty value", label);
+    shardis_reply_free(r);
+    const char *plain_get[] = {"EXISTS", "c:k"};
+    CHECK_OK(shardis_command_argv(c, 2, plain_get, NULL, &r));
+    CHECK(shardis_reply_integer(r) == 0, "%s: the NUL is part of the key (c:k does not exist)", label);
+    shardis_reply_free(r);
+    size_t need = 0;
+    CHECK_OK(shardis_client_node_for(c, "c:k\0ey", 6, NULL, 0, &need));
+    CHECK(need > 0, "%s: node_for with a NULL buffer reports the length", label);
 
     /* MSET/MGET over several shards, merged in order */
     CHECK_OK(RUN(c, &r, "MSET", "c:a", "1", "c:b", "2", "c:c", "3", "c:d", "4"));
@@ -46,7 +75,7 @@ static void exercise(shardis_client *c, const char *label) {
         if (want[i] == NULL) {
             CHECK(shardis_reply_type(e) == SHARDIS_REPLY_NIL, "%s: MGET[%zu] is NIL", label, i);
         } else {
-            CHECK(strcmp(text_of(e, buf, sizeof buf), want[i]) == 0, "%s: MGET[%zu]", label, i);
+            CHECK(equals(e, want[i]), "%s: MGET[%zu]", label, i);
         }
     }
     CHECK(shardis_reply_array_element(r, 5) == NULL, "%s: out of range element is NULL", label);
@@ -58,8 +87,8 @@ static void exercise(shardis_client *c, const char *label) {
     CHECK_OK(RUN(c, &r, "HSET", "c:h", "f", "v"));
     shardis_reply_free(r);
     CHECK_OK(RUN(c, &r, "HGETALL", "c:h"));
-    CHECK(shardis_reply_array_len(r) == 2 &&
-              strcmp(text_of(shardis_reply_array_element(r, 0), buf, sizeof buf), "f") == 0,
+    CHECK(shardis_reply_array_len(r) == 2 && equals(shardis_reply_array_element(r, 0), "f") &&
+              equals(shardis_reply_array_element(r, 1), "v"),
           "%s: HGETALL", label);
     shardis_reply_free(r);
 
@@ -77,7 +106,8 @@ static void exercise(shardis_client *c, const char *label) {
     const char *p2[] = {"GET", "c:p"};
     const char *p3[] = {"HGET", "c:p", "f"};
     const char *p4[] = {"MGET", "c:a", "c:b"};
-    CHECK_OK(shardis_pipeline_append_argv(p, 3, p1, NULL));
+    const size_t p1_len[] = {3, 3, 1};
+    CHECK_OK(shardis_pipeline_append_argv(p, 3, p1, p1_len));
     CHECK_OK(shardis_pipeline_append_argv(p, 2, p2, NULL));
     CHECK_OK(shardis_pipeline_append_argv(p, 3, p3, NULL));
     CHECK_OK(shardis_pipeline_append_argv(p, 3, p4, NULL));
@@ -85,12 +115,25 @@ static void exercise(shardis_client *c, const char *label) {
     CHECK_OK(shardis_pipeline_exec(p, &r));
     CHECK(shardis_pipeline_len(p) == 0, "%s: exec empties the pipeline", label);
     CHECK(shardis_reply_array_len(r) == 4, "%s: 4 replies", label);
-    { const shardis_reply *e1 = shardis_reply_array_element(r, 1); const char *t1 = text_of(e1, buf, sizeof buf); CHECK(t1 != NULL && strcmp(t1, "v") == 0, "%s: pipeline GET (type %u)", label, (unsigned)shardis_reply_type(e1)); }
+    CHECK(equals(shardis_reply_array_element(r, 0), "OK"), "%s: pipeline SET", label);
+    CHECK(equals(shardis_reply_array_element(r, 1), "v"), "%s: pipeline GET", label);
     const shardis_reply *failed = shardis_reply_array_element(r, 2);
-    CHECK(shardis_reply_type(failed) == SHARDIS_REPLY_ERROR &&
-              strstr(text_of(failed, buf, sizeof buf), "WRONGTYPE") != NULL,
-          "%s: failed entry is an ERROR element: %s", label, buf);
+    CHECK(shardis_reply_type(failed) == SHARDIS_REPLY_ERROR && contains(failed, "WRONGTYPE"),
+          "%s: failed entry is an ERROR element", label);
     CHECK(shardis_reply_array_len(shardis_reply_array_element(r, 3)) == 2, "%s: pipelined MGET", label);
+    shardis_reply_free(r);
+    /* reused after exec; an empty exec is an empty array; a refused command is an ERROR entry */
+    CHECK_OK(shardis_pipeline_exec(p, &r));
+    CHECK(shardis_reply_type(r) == SHARDIS_REPLY_ARRAY && shardis_reply_array_len(r) == 0, "%s: empty exec", label);
+    shardis_reply_free(r);
+    const char *bad[] = {"NOSUCHCOMMAND"};
+    CHECK_OK(shardis_pipeline_append_argv(p, 1, bad, NULL));
+    CHECK_OK(shardis_pipeline_append_argv(p, 2, p2, NULL));
+    CHECK_OK(shardis_pipeline_exec(p, &r));
+    CHECK(shardis_reply_type(shardis_reply_array_element(r, 0)) == SHARDIS_REPLY_ERROR &&
+              contains(shardis_reply_array_element(r, 0), "unsupported"),
+          "%s: an unroutable command is an ERROR entry", label);
+    CHECK(equals(shardis_reply_array_element(r, 1), "v"), "%s: the next entry still ran", label);
     shardis_reply_free(r);
     shardis_pipeline_free(p);
 
@@ -136,32 +179,57 @@ int main(void) {
     shardis_client_free(c);
 
     /* bad configs name the key */
-    c = NULL;
+    c = (shardis_client *)0x1;
     res = shardis_client_new("mode = \"cluster\"\nnodes = [\"127.0.0.1:1\"]\ntimeout = \"soon\"\n", &c);
-    CHECK(res == SHARDIS_CONFIG && c == NULL, "bad duration -> SHARDIS_CONFIG, got %u", (unsigned)res);
+    CHECK(res == SHARDIS_CONFIG && c == (shardis_client *)0x1, "bad duration -> SHARDIS_CONFIG, no output, got %u", (unsigned)res);
     CHECK(strstr(last_error(), "timeout") != NULL, "the detail names the key: %s", last_error());
     size_t full = 0;
     char tiny[4];
     CHECK_OK(shardis_last_error(tiny, sizeof tiny, &full));
     CHECK(strlen(tiny) == 3 && full > 3, "last error truncates safely (full %zu)", full);
 
-    /* NULL arguments are codes, never crashes; free(NULL) is a no-op */
-    CHECK(shardis_client_new(NULL, &c) == SHARDIS_NULL_ARGUMENT, "NULL config");
+    /* NULL arguments are codes, never crashes, and outputs stay untouched; free(NULL) is a
+     * no-op */
+    shardis_client *const c_sentinel = (shardis_client *)0x1;
+    shardis_reply *const r_sentinel = (shardis_reply *)0x1;
+    c = c_sentinel;
+    CHECK(shardis_client_new(NULL, &c) == SHARDIS_NULL_ARGUMENT && c == c_sentinel, "NULL config");
     CHECK(shardis_client_new(url, NULL) == SHARDIS_NULL_ARGUMENT, "NULL out");
-    CHECK(shardis_command_argv(NULL, 1, (const char *[]){"PING"}, NULL, &r) == SHARDIS_NULL_ARGUMENT, "NULL client");
+    r = r_sentinel;
+    CHECK(shardis_command_argv(NULL, 1, (const char *[]){"PING"}, NULL, &r) == SHARDIS_NULL_ARGUMENT && r == r_sentinel, "NULL client");
     CHECK_OK(shardis_client_new(url, &c));
-    CHECK(shardis_command_argv(c, 1, NULL, NULL, &r) == SHARDIS_NULL_ARGUMENT, "NULL argv");
-    CHECK(shardis_command_argv(c, 2, (const char *[]){"GET", NULL}, NULL, &r) == SHARDIS_NULL_ARGUMENT, "NULL argv element");
-    CHECK(shardis_command_argv(c, 0, (const char *[]){"GET"}, NULL, &r) == SHARDIS_INVALID_ARGUMENT, "argc 0");
+    CHECK(shardis_command_argv(c, 1, NULL, NULL, &r) == SHARDIS_NULL_ARGUMENT && r == r_sentinel, "NULL argv");
+    CHECK(shardis_command_argv(c, 2, (const char *[]){"GET", NULL}, NULL, &r) == SHARDIS_NULL_ARGUMENT && r == r_sentinel, "NULL argv element");
+    CHECK(shardis_command_argv(c, 0, (const char *[]){"GET"}, NULL, &r) == SHARDIS_INVALID_ARGUMENT && r == r_sentinel, "argc 0");
     CHECK(shardis_command_argv(c, 1, (const char *[]){"PING"}, NULL, NULL) == SHARDIS_NULL_ARGUMENT, "NULL out");
-    CHECK(RUN(c, &r, "NOSUCHCOMMAND") == SHARDIS_UNSUPPORTED, "unknown command -> SHARDIS_UNSUPPORTED");
-    CHECK(RUN(c, &r, "GET") == SHARDIS_BAD_COMMAND, "wrong arity -> SHARDIS_BAD_COMMAND");
-    CHECK(shardis_pipeline_new(NULL, NULL) == SHARDIS_NULL_ARGUMENT, "NULL pipeline client");
+    const size_t huge[] = {(size_t)-1};
+    CHECK(shardis_command_argv(c, 1, (const char *[]){"PING"}, huge, &r) == SHARDIS_INVALID_ARGUMENT && r == r_sentinel, "impossible length");
+    CHECK(RUN(c, &r, "NOSUCHCOMMAND") == SHARDIS_UNSUPPORTED && r == r_sentinel, "unknown command -> SHARDIS_UNSUPPORTED");
+    CHECK(RUN(c, &r, "GET") == SHARDIS_BAD_COMMAND && r == r_sentinel, "wrong arity -> SHARDIS_BAD_COMMAND");
+    shardis_pipeline *const p_sentinel = (shardis_pipeline *)0x1;
+    shardis_pipeline *p = p_sentinel;
+    CHECK(shardis_pipeline_new(NULL, &p) == SHARDIS_NULL_ARGUMENT && p == p_sentinel, "NULL pipeline client");
+    CHECK(shardis_pipeline_new(c, NULL) == SHARDIS_NULL_ARGUMENT, "NULL pipeline out");
     CHECK(shardis_pipeline_append_argv(NULL, 1, (const char *[]){"PING"}, NULL) == SHARDIS_NULL_ARGUMENT, "NULL pipeline");
-    CHECK(shardis_pipeline_exec(NULL, &r) == SHARDIS_NULL_ARGUMENT, "NULL pipeline exec");
+    CHECK(shardis_pipeline_exec(NULL, &r) == SHARDIS_NULL_ARGUMENT && r == r_sentinel, "NULL pipeline exec");
+    CHECK_OK(shardis_pipeline_new(c, &p));
+    CHECK(shardis_pipeline_append_argv(p, 1, NULL, NULL) == SHARDIS_NULL_ARGUMENT && shardis_pipeline_len(p) == 0, "NULL argv in a pipeline");
+    CHECK(shardis_pipeline_exec(p, NULL) == SHARDIS_NULL_ARGUMENT, "NULL exec out");
+    shardis_pipeline_free(p);
+    CHECK(shardis_pipeline_len(NULL) == 0, "pipeline_len(NULL)");
+    char nb[8];
+    CHECK(shardis_client_node_for(c, NULL, 0, nb, sizeof nb, NULL) == SHARDIS_NULL_ARGUMENT, "node_for NULL key");
+    CHECK(shardis_client_node_for(c, "k", 1, nb, 0, NULL) == SHARDIS_INVALID_ARGUMENT, "node_for len 0");
+    CHECK(shardis_client_node_for(NULL, "k", 1, nb, sizeof nb, NULL) == SHARDIS_NULL_ARGUMENT, "node_for NULL client");
+    size_t sn = 7;
     CHECK(shardis_reply_type(NULL) == SHARDIS_REPLY_NIL && shardis_reply_array_len(NULL) == 0 &&
-              shardis_reply_integer(NULL) == 0 && shardis_reply_array_element(NULL, 0) == NULL,
+              shardis_reply_integer(NULL) == 0 && shardis_reply_double(NULL) == 0.0 &&
+              shardis_reply_array_element(NULL, 0) == NULL && shardis_reply_string(NULL, &sn) == NULL && sn == 0,
           "accessors on NULL");
+    size_t full_len = 0;
+    CHECK_OK(shardis_last_error(NULL, 0, &full_len));
+    CHECK(full_len > 0, "last_error can report just the length");
+    CHECK(strcmp(shardis_result_message(12345u), "unknown result code") == 0, "an unknown code has a message");
     shardis_client_free(c);
     shardis_client_free(NULL);
     shardis_reply_free(NULL);

@@ -69,6 +69,20 @@ static inline const char *text_of(const shardis_reply *r, char *buf, size_t len)
     return buf;
 }
 
+/* Does the reply hold exactly the NUL-terminated text `want`? (false for non-strings) */
+static inline int equals(const shardis_reply *r, const char *want) {
+    size_t n = 0;
+    const char *s = shardis_reply_string(r, &n);
+    return s != NULL && n == strlen(want) && memcmp(s, want, n) == 0;
+}
+
+/* Does the reply's text contain `part`? */
+static inline int contains(const shardis_reply *r, const char *part) {
+    char buf[512];
+    const char *s = text_of(r, buf, sizeof buf);
+    return s != NULL && strstr(s, part) != NULL;
+}
+
 #define PASS(name) printf("PASS %s (%d checks)\n", (name), checks_done)
 
 #endif
