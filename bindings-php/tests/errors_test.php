@@ -74,7 +74,20 @@ if ($pid === 0) {
     $c->rawCommand('DEBUG', 'SLEEP', '1.5');
     exit(0);
 }
-usleep(200000);
+// wait (bounded) until the node really sleeps: a 50 ms PING stops being answered
+[$vhost, $vport] = explode(':', $victim);
+$asleep = false;
+for ($i = 0; $i < 40 && !$asleep; $i++) {
+    $probe = new Redis();
+    $probe->connect($vhost, (int) $vport, 0.5, null, 0, 0.05);
+    try {
+        $probe->ping();
+        usleep(20000);
+    } catch (RedisException $e) {
+        $asleep = true;
+    }
+}
+check($asleep, 'the node went to sleep');
 $t0 = microtime(true);
 $e = check_throws(Shardis\TimeoutException::class, fn () => $slow->get('{slow}k'), 'read from a sleeping node');
 $took = microtime(true) - $t0;
