@@ -166,6 +166,15 @@ int main(void) {
     shardis_result res = RUN(c, &r, "MSET", "{x}a", "1", "{y}b", "2");
     CHECK(res == SHARDIS_OK, "cluster: MSET across slots is split: %s", last_error());
     shardis_reply_free(r);
+    /* a keyless command answered by every primary: a MAP of node → reply */
+    CHECK_OK(RUN(c, &r, "INFO", "server"));
+    CHECK(shardis_reply_type(r) == SHARDIS_REPLY_MAP && shardis_reply_array_len(r) == 6,
+          "cluster: INFO is a MAP of 3 primaries (type %u, len %zu)", (unsigned)shardis_reply_type(r),
+          shardis_reply_array_len(r));
+    CHECK(contains(shardis_reply_array_element(r, 0), ":") &&
+              contains(shardis_reply_array_element(r, 1), "redis_version"),
+          "cluster: MAP key is a node, value its INFO");
+    shardis_reply_free(r);
     res = RUN(c, &r, "RENAME", "{x}a", "{y}b");
     CHECK(res == SHARDIS_CROSS_SHARD, "cluster: cross-slot RENAME -> SHARDIS_CROSS_SHARD, got %u", (unsigned)res);
     shardis_client_free(c);
