@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use shardis_core::{Client, Config, Value};
+use shardis_core::{Client, Config};
 
 use crate::ffi::{command, guard, text, write};
 use crate::reply::shardis_reply;
@@ -179,10 +179,4 @@ pub unsafe extern "C" fn shardis_client_node_for(
 #[unsafe(no_mangle)]
 pub extern "C" fn shardis_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
-}
-
-/// Turn a per-command result into a pipeline entry: a value, or an ERROR reply whose text
-/// starts with the error kind (`timeout: …`).
-pub(crate) fn entry(r: shardis_core::Result<Value>) -> Value {
-    r.unwrap_or_else(|e| Value::Error(format!("{}: {e}", e.kind())))
 }

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use shardis_core::{Client, Cmd, Value};
 
-use crate::client::{client_ref, entry, shardis_client};
+use crate::client::{client_ref, shardis_client};
 use crate::ffi::{command, guard, guard_or, write};
 use crate::reply::shardis_reply;
 use crate::result::{fail, shardis_result};
@@ -122,4 +122,10 @@ pub unsafe extern "C" fn shardis_pipeline_free(pipeline: *mut shardis_pipeline) 
         }
         shardis_result::SHARDIS_OK
     });
+}
+
+/// A per-command result as a pipeline entry: its value, or an ERROR element whose text starts
+/// with the error kind (`timeout: …`).
+fn entry(r: shardis_core::Result<Value>) -> Value {
+    r.unwrap_or_else(|e| Value::Error(format!("{}: {e}", e.kind())))
 }

@@ -220,16 +220,19 @@ pub(crate) fn scalar_bytes(z: &Zval, what: &str) -> Result<Vec<u8>, PhpException
     Ok(cmd.get(0).unwrap_or_default().to_vec())
 }
 
-/// Is `z` a non-empty string or array option key present (`['nx', 'ex' => 10]` forms)?
-/// Returns the option's value for `key => value` entries and `true` for bare flags.
-pub(crate) fn option<'a>(opts: &'a ZendHashTable, name: &str) -> Option<&'a Zval> {
-    entries(opts).into_iter().find_map(|(k, v)| {
-        let hit = match &k {
-            Key::Bytes(b) => b.eq_ignore_ascii_case(name.as_bytes()),
-            Key::Int(_) => v.str().is_some_and(|s| s.eq_ignore_ascii_case(name)),
-        };
-        hit.then_some(v)
-    })
+/// phpredis' option arrays (`['nx', 'ex' => 10]`): each entry as its upper-cased name and
+/// value — a bare flag's value is its own name string.
+pub(crate) fn options(opts: &ZendHashTable) -> Vec<(String, &Zval)> {
+    entries(opts)
+        .into_iter()
+        .map(|(k, v)| {
+            let name = match k {
+                Key::Bytes(b) => String::from_utf8_lossy(&b).to_ascii_uppercase(),
+                Key::Int(_) => v.str().unwrap_or_default().to_ascii_uppercase(),
+            };
+            (name, v)
+        })
+        .collect()
 }
 
 /// A scalar as text for messages (lossy; `?` for arrays and objects).

@@ -6,7 +6,7 @@ use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{PhpRef, Zval};
 use shardis::{Cmd, Value};
 
-use crate::args::{expect_array, int_arg, option, push_flat, push_keys, push_scalar, type_name};
+use crate::args::{expect_array, int_arg, push_flat, push_keys, push_scalar, type_name};
 use crate::errors::{type_error, value_error};
 use crate::reply::{self, Shape};
 use crate::session::Session;
@@ -26,24 +26,29 @@ pub(crate) fn set(
         return Ok((cmd, shape));
     };
     if let Some(arr) = opts.array() {
-        for flag in ["NX", "XX", "KEEPTTL", "GET"] {
-            if option(arr, flag).is_some() {
-                cmd.arg(flag);
-                if flag == "GET" {
+        for (name, v) in crate::args::options(arr) {
+            match name.as_str() {
+                "NX" | "XX" | "KEEPTTL" => {
+                    cmd.arg(&name);
+                }
+                "GET" => {
+                    cmd.arg("GET");
                     shape = Shape::StrOrFalse;
                 }
-            }
-        }
-        for ttl in ["EX", "PX", "EXAT", "PXAT"] {
-            if let Some(v) = option(arr, ttl) {
-                let n = int_arg(v, &format!("set() option '{}'", ttl.to_lowercase()))?;
-                if n <= 0 {
+                "EX" | "PX" | "EXAT" | "PXAT" => {
+                    let what = format!("set() option '{}'", name.to_lowercase());
+                    let n = int_arg(v, &what)?;
+                    if n <= 0 {
+                        return Err(value_error(format!("{what} must be greater than 0")));
+                    }
+                    cmd.arg(&name).arg(n.to_string());
+                }
+                other => {
                     return Err(value_error(format!(
-                        "set() option '{}' must be greater than 0",
-                        ttl.to_lowercase()
+                        "set(): unknown option '{}'",
+                        other.to_lowercase()
                     )));
                 }
-                cmd.arg(ttl).arg(n.to_string());
             }
         }
     } else {
@@ -126,11 +131,20 @@ pub(crate) fn zadd(key: &Zval, first: &Zval, rest: &[&Zval]) -> Result<(Cmd, Sha
     let mut shape = Shape::Raw;
     let pairs: Vec<&Zval> = match first.dereference().array() {
         Some(opts) => {
-            for flag in ["NX", "XX", "GT", "LT", "CH", "INCR"] {
-                if option(opts, flag).is_some() {
-                    cmd.arg(flag);
-                    if flag == "INCR" {
+            for (name, _) in crate::args::options(opts) {
+                match name.as_str() {
+                    "NX" | "XX" | "GT" | "LT" | "CH" => {
+                        cmd.arg(&name);
+                    }
+                    "INCR" => {
+                        cmd.arg("INCR");
                         shape = Shape::Float;
+                    }
+                    other => {
+                        return Err(value_error(format!(
+                            "zAdd(): unknown option '{}'",
+                            other.to_lowercase()
+                        )));
                     }
                 }
             }
@@ -153,7 +167,9 @@ fn withscores(options: Option<&Zval>) -> Result<bool, PhpException> {
         return Ok(false);
     };
     if let Some(arr) = o.array() {
-        return Ok(option(arr, "withscores").is_some_and(Zval::coerce_to_bool));
+        return Ok(crate::args::options(arr)
+            .into_iter()
+            .any(|(name, v)| name == "WITHSCORES" && v.coerce_to_bool()));
     }
     match o.get_type() {
         DataType::True | DataType::False | DataType::Null | DataType::Long => {
@@ -188,11 +204,7 @@ pub(crate) fn zrange(
         } else {
             &[]
         };
-        for (k, v) in crate::args::entries(arr) {
-            let opt = match &k {
-                crate::args::Key::Bytes(b) => String::from_utf8_lossy(b).to_ascii_uppercase(),
-                crate::args::Key::Int(_) => v.str().unwrap_or_default().to_ascii_uppercase(),
-            };
+        for (opt, v) in crate::args::options(arr) {
             match opt.as_str() {
                 "WITHSCORES" => {}
                 "LIMIT" => {
@@ -373,7 +385,7 @@ pub(crate) fn scan(
         cursor = next.as_bytes().unwrap_or(b"0").to_vec();
         let done = cursor == b"0";
         let empty = batch.as_array().is_none_or(<[Value]>::is_empty);
-        if done || !empty || request_timed_out() {
+        if done || !empty || crate::engine::request_timed_out() {
             let text = String::from_utf8_lossy(&cursor);
             match text.parse::<i64>() {
                 Ok(n) => iterator.set_long(n),
@@ -382,13 +394,6 @@ pub(crate) fn scan(
             return reply::shape(batch, shape);
         }
     }
-}
-
-/// Has `max_execution_time` expired for this request (the engine aborts at its next check)?
-fn request_timed_out() -> bool {
-    let globals = ext_php_rs::zend::ExecutorGlobals::get();
-    // SAFETY: a plain bool the engine's timer signal handler sets; read it as such.
-    unsafe { std::ptr::read_volatile(&raw const globals.timed_out.value) }
 }
 
 /// phpredis' `RedisCluster` takes a node (`"host:port"` or `[host, port]`) as the first

@@ -193,16 +193,7 @@ fn auth_json(z: &Zval) -> Result<Option<Json>, PhpException> {
 /// phpredis' named clusters: `redis.clusters.seeds = "app[]=10.0.0.1:7000&app[]=10.0.0.2:7000"`
 /// in php.ini, whether or not phpredis is loaded.
 fn seeds_from_ini(name: &str) -> Vec<String> {
-    // ini_get() sees runtime changes but only knows settings phpredis registered;
-    // get_cfg_var() reads php.ini itself.
-    let read = |function: &str| {
-        let f = ext_php_rs::types::ZendCallable::try_from_name(function).ok()?;
-        let v = f.try_call(vec![&"redis.clusters.seeds"]).ok()?;
-        v.str().map(str::to_owned)
-    };
-    let text = read("ini_get")
-        .or_else(|| read("get_cfg_var"))
-        .unwrap_or_default();
+    let text = crate::engine::ini("redis.clusters.seeds").unwrap_or_default();
     let wanted = format!("{name}[]");
     text.split('&')
         .filter_map(|pair| pair.split_once('='))
@@ -277,11 +268,7 @@ pub(crate) fn from_cluster_args(a: &ClusterArgs<'_>) -> Result<Config, PhpExcept
     let persistent = a.persistent.map(Zval::dereference);
     let id = match persistent.and_then(Zval::str) {
         Some(id) if !id.is_empty() => Some(id.to_owned()),
-        _ => a
-            .name
-            .map(Zval::dereference)
-            .and_then(Zval::str)
-            .map(str::to_owned),
+        _ => name.map(str::to_owned),
     };
     if let Some(p) = persistent
         && !(p.is_null() || p.is_bool() || p.is_string())

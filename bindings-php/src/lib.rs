@@ -13,6 +13,7 @@ mod args;
 mod client;
 mod commands;
 mod config;
+mod engine;
 mod errors;
 mod info;
 mod reply;

@@ -219,8 +219,7 @@ const LARGE_REPLY: usize = 1 << 20;
 
 /// `memory_limit` in bytes (`None` when unlimited or unreadable).
 fn memory_limit() -> Option<usize> {
-    let text = call_php("ini_get", "memory_limit")?
-        .str()?
+    let text = crate::engine::ini("memory_limit")?
         .trim()
         .to_ascii_lowercase();
     let (digits, unit) = match text.char_indices().last()? {
@@ -236,17 +235,6 @@ fn memory_limit() -> Option<usize> {
         .map(|n| n.saturating_mul(unit))
 }
 
-fn call_php(function: &str, arg: &str) -> Option<Zval> {
-    let f = ext_php_rs::types::ZendCallable::try_from_name(function).ok()?;
-    f.try_call(vec![&arg]).ok()
-}
-
-fn memory_in_use() -> Option<usize> {
-    let f = ext_php_rs::types::ZendCallable::try_from_name("memory_get_usage").ok()?;
-    let used = f.try_call(vec![]).ok()?.long()?;
-    usize::try_from(used).ok()
-}
-
 /// A reply too large for `memory_limit` is refused before any PHP value is built: running
 /// out of memory while building it would be a fatal error that jumps over this code (and the
 /// reply's Rust memory would never be freed).
@@ -255,7 +243,7 @@ fn check_fits(v: &Value) -> Result<(), PhpException> {
     if size < LARGE_REPLY {
         return Ok(());
     }
-    let (Some(limit), Some(used)) = (memory_limit(), memory_in_use()) else {
+    let (Some(limit), Some(used)) = (memory_limit(), crate::engine::memory_in_use()) else {
         return Ok(());
     };
     if used.saturating_add(size) > limit {

@@ -37,6 +37,8 @@ check_throws(TypeError::class, fn () => $r->mSet('notarray'), 'mSet of a string'
 check_throws(TypeError::class, fn () => $r->hMGet('h', 'f'), 'hMGet fields not an array');
 check_throws(ArgumentCountError::class, fn () => $r->get(), 'missing argument');
 check_throws(ValueError::class, fn () => $r->set('k', 'v', ['ex' => 0]), 'ex 0');
+check_throws(ValueError::class, fn () => $r->set('k', 'v', ['nxx']), 'an unknown set() option is refused, not ignored');
+check_throws(ValueError::class, fn () => $r->zAdd('z', ['bogus'], 1, 'm'), 'an unknown zAdd() option');
 check_throws(ValueError::class, fn () => $r->zAdd('z', 1), 'zAdd without a member');
 check_throws(ValueError::class, fn () => $r->blPop('k'), 'blPop without a timeout');
 check_throws(Shardis\Exception::class, fn () => $r->exec(), 'exec outside multi');
