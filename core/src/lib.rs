@@ -30,6 +30,8 @@ pub mod config;
 mod conn;
 mod error;
 mod exec;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hash;
 mod process;
 pub mod registry;

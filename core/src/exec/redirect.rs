@@ -86,6 +86,21 @@ pub(crate) fn classify(e: &Error, answering_host: &str) -> Redirect {
     }
 }
 
+/// Fuzz oracle for redirect parsing (see `crate::fuzzing::redirect`): a redirect that would
+/// be followed has a slot in range and a well-formed `host:port`.
+pub(crate) fn fuzz_check(message: &str, answering_host: &str) -> bool {
+    match classify(&Error::new(ErrorKind::Server, message), answering_host) {
+        Redirect::Moved { slot, addr } | Redirect::Ask { slot, addr } => {
+            assert!(slot < 16384, "slot {slot}");
+            let (host, port) = addr.rsplit_once(':').unwrap_or_default();
+            assert!(!host.is_empty(), "empty host in {addr:?}");
+            assert!(port.parse::<u16>().is_ok_and(|p| p > 0), "port in {addr:?}");
+            true
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

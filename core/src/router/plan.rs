@@ -255,6 +255,85 @@ pub(crate) fn scan_request(cmd: &Cmd, node_cursor: u64) -> Vec<u8> {
     out
 }
 
+/// The topologies the fuzz oracle plans against: a ring of three nodes and a cluster of
+/// three shards.
+struct FuzzFixture {
+    nodes: Nodes,
+    ring: Topology,
+    cluster: Topology,
+    snapshot: Snapshot,
+}
+
+fn fuzz_fixture() -> Option<&'static FuzzFixture> {
+    static FIXTURE: std::sync::OnceLock<Option<FuzzFixture>> = std::sync::OnceLock::new();
+    FIXTURE
+        .get_or_init(|| {
+            let ring = crate::Config::from_toml_str(
+                "mode = \"ring_hash\"\nnodes = [\"10.0.0.1:1\", \"10.0.0.2:1\", \"10.0.0.3:1\"]\nhash_tags = true",
+            )
+            .ok()?;
+            let cluster = crate::Config::from_toml_str(
+                "mode = \"cluster\"\nnodes = [\"10.0.0.1:1\"]",
+            )
+            .ok()?;
+            let nodes = Nodes::new(1);
+            let view = crate::topology::cluster::parse::View {
+                shards: (0..3u16)
+                    .map(|i| crate::topology::cluster::parse::ShardView {
+                        ranges: vec![(i * 5461, if i == 2 { 16383 } else { i * 5461 + 5460 })],
+                        primary: format!("10.0.1.{i}:1"),
+                        replicas: vec![format!("10.0.2.{i}:1")],
+                    })
+                    .collect(),
+            };
+            let snapshot = Snapshot::from_view(&view, 1, &nodes).ok()?;
+            Some(FuzzFixture {
+                ring: Topology::from_config(&ring, &nodes).ok()?,
+                cluster: Topology::from_config(&cluster, &nodes).ok()?,
+                snapshot,
+                nodes,
+            })
+        })
+        .as_ref()
+}
+
+/// Fuzz oracle for key extraction and planning (see `crate::fuzzing::command_keys`).
+pub(crate) fn fuzz_check(cmd: &Cmd) -> usize {
+    let Ok(spec) = resolve(cmd) else { return 0 };
+    let Ok(positions) = key_positions(spec, cmd) else {
+        return 0;
+    };
+    assert!(
+        positions.iter().all(|&p| p > 0 && p < cmd.len()),
+        "key position outside the argv: {positions:?} of {}",
+        cmd.len()
+    );
+    let Some(f) = fuzz_fixture() else { return 0 };
+    for (topology, snapshot) in [(&f.ring, None), (&f.cluster, Some(&f.snapshot))] {
+        let layout = Layout {
+            topology,
+            nodes: &f.nodes,
+            hash_tags: Some(*b"{}"),
+            snapshot,
+        };
+        if let Ok(Plan::Split {
+            positions: split,
+            groups,
+            ..
+        }) = plan(spec, cmd, &layout)
+        {
+            let mut seen: Vec<usize> = groups.iter().flat_map(|(_, o)| o.clone()).collect();
+            seen.sort_unstable();
+            assert_eq!(
+                seen,
+                (0..split.len()).collect::<Vec<_>>(),
+                "split lost or repeated a key"
+            );
+        }
+    }
+    positions.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,3 +121,26 @@ impl Drop for RefreshGuard<'_> {
         self.topology.in_flight.store(0, Ordering::Release);
     }
 }
+
+/// Fuzz oracle for topology parsing (see `crate::fuzzing::cluster_topology`).
+pub(crate) fn fuzz_check_view(reply: &crate::reply::Value, slots: bool, host: &str) -> usize {
+    let view = if slots {
+        parse::parse_slots(reply, host)
+    } else {
+        parse::parse_shards(reply, host)
+    };
+    let Ok(view) = view else { return 0 };
+    for shard in &view.shards {
+        assert!(!shard.ranges.is_empty(), "shard without slots");
+        for &(a, b) in &shard.ranges {
+            assert!(a < 16384 && b < 16384, "slot range {a}-{b}");
+        }
+        for addr in std::iter::once(&shard.primary).chain(&shard.replicas) {
+            assert!(
+                crate::topology::nodes::normalize(addr).is_ok(),
+                "unusable address {addr:?}"
+            );
+        }
+    }
+    view.shards.len()
+}
