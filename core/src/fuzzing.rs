@@ -76,7 +76,7 @@ pub fn cluster_topology(data: &[u8], slots: bool) -> usize {
 /// 1..=65535 and a host that is an IP address or a DNS name. Returns whether it would be
 /// followed.
 pub fn redirect(message: &str) -> bool {
-    crate::exec::redirect::fuzz_check(message, "10.0.0.1")
+    crate::error::fuzz_check_redirect(message, "10.0.0.1")
 }
 
 /// Configuration parsing from any of its text forms (TOML, JSON, URL): errors are

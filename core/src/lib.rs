@@ -11,6 +11,10 @@
 //! plan, `exec` drives the calling thread's own blocking I/O on pooled connections (`conn`),
 //! and `reply::merge` combines per-node replies into one [`Value`].
 //!
+//! Layers, each importing only those below it (checked by `core/tests/module_layers.rs`):
+//! `client`/`registry`/`fuzzing` → `exec` → `core` → `conn` → `stats` → `router` →
+//! `topology` → `command`/`hash`/`config`/`reply` → `error`; `process` stands apart.
+//!
 //! ```no_run
 //! use shardis::{Client, Config};
 //! let config = Config::from_toml_str(r#"
@@ -28,6 +32,7 @@ mod client;
 pub mod command;
 pub mod config;
 mod conn;
+mod core;
 mod error;
 mod exec;
 #[doc(hidden)]
@@ -43,7 +48,7 @@ mod topology;
 pub use client::Client;
 pub use command::Cmd;
 pub use config::{Config, ConfigBuilder, HashFunction, Mode, ReadFrom};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, RedirectTarget, Result, ServerCode};
 pub use exec::transaction::Transaction;
 pub use reply::Value;
 pub use stats::{ClusterStats, CommandStats, LatencyStats, NodeStats, StatsSnapshot};

@@ -2,25 +2,36 @@
 //! bumps a generation counter; every call compares its connection state's generation with
 //! it and, in a forked child, abandons the inherited state (never touching locks or
 //! sockets the parent may be using) and starts afresh. Nothing is registered until the
-//! first client is built.
+//! first client is built. A lock that must not be inherited held (the registry's) is
+//! handed in with [`hold_across_fork`], so this module depends on nothing above it.
 
-use std::sync::Once;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Once, OnceLock};
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 static HANDLERS: Once = Once::new();
+/// Take a lock, or release it.
+type LockStep = fn();
+/// The lock held across `fork()`: (take it, release it).
+static FORK_LOCK: OnceLock<(LockStep, LockStep)> = OnceLock::new();
 
 extern "C" fn before_fork() {
-    crate::registry::lock_for_fork();
+    if let Some((lock, _)) = FORK_LOCK.get() {
+        lock();
+    }
 }
 
 extern "C" fn after_fork_parent() {
-    crate::registry::unlock_after_fork();
+    if let Some((_, unlock)) = FORK_LOCK.get() {
+        unlock();
+    }
 }
 
 extern "C" fn after_fork_child() {
     GENERATION.fetch_add(1, Ordering::SeqCst);
-    crate::registry::unlock_after_fork();
+    if let Some((_, unlock)) = FORK_LOCK.get() {
+        unlock();
+    }
 }
 
 /// Register the fork handlers (once per process, on first use).
@@ -36,6 +47,13 @@ pub(crate) fn install_fork_handlers() {
             );
         }
     });
+}
+
+/// Hold a lock across every `fork()`: `lock` runs before it (on the forking thread),
+/// `unlock` after it in the parent and the child, so the child never inherits the lock held
+/// by a thread that does not exist there. One such lock per process (the first wins).
+pub(crate) fn hold_across_fork(lock: fn(), unlock: fn()) {
+    let _ = FORK_LOCK.set((lock, unlock));
 }
 
 /// How many forks separate this process from the one that registered the handlers.

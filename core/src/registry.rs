@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::client::Core;
 use crate::config::Config;
+use crate::core::Core;
 use crate::error::Result;
 
 struct Entry {
@@ -21,6 +21,7 @@ static REGISTRY: Mutex<Option<HashMap<String, Entry>>> = Mutex::new(None);
 
 /// The shared core for `config`, created on first use.
 pub(crate) fn shared(config: Config) -> Result<Arc<Core>> {
+    crate::process::hold_across_fork(lock_for_fork, unlock_after_fork);
     let key = config.registry_key();
     let fingerprint = config.fingerprint();
     let mut guard = REGISTRY.lock();
@@ -30,7 +31,7 @@ pub(crate) fn shared(config: Config) -> Result<Arc<Core>> {
     {
         return Ok(e.core.clone());
     }
-    let core = Arc::new(Core::new(config)?);
+    let core = Core::new(config)?;
     map.insert(
         key,
         Entry {
@@ -66,12 +67,12 @@ pub fn remove(key: &str) -> bool {
 
 /// `pthread_atfork` prepare: hold the lock across `fork()` so the child never inherits it
 /// locked by a thread that does not exist there.
-pub(crate) fn lock_for_fork() {
+fn lock_for_fork() {
     std::mem::forget(REGISTRY.lock());
 }
 
 /// `pthread_atfork` parent/child: release the lock taken in [`lock_for_fork`].
-pub(crate) fn unlock_after_fork() {
+fn unlock_after_fork() {
     // SAFETY: called only after `lock_for_fork` locked it on this same thread and leaked
     // the guard.
     unsafe { REGISTRY.force_unlock() };

@@ -110,6 +110,20 @@ impl NodeCounters {
         self.errors.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The counters as [`NodeStats`], with the pool's and health's figures.
+    pub(crate) fn snapshot(&self, idle: usize, ejections: u64, ejected: bool) -> NodeStats {
+        NodeStats {
+            requests: self.requests.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            connects: self.connects.load(Ordering::Relaxed),
+            connect_errors: self.connect_errors.load(Ordering::Relaxed),
+            idle_connections: idle,
+            ejections,
+            ejected,
+            latency: self.latency.snapshot(),
+        }
+    }
+
     /// A connection attempt.
     pub(crate) fn connect(&self, ok: bool) {
         self.connects.fetch_add(1, Ordering::Relaxed);
@@ -167,6 +181,7 @@ pub(crate) struct ClusterCounters {
     pub(crate) ask: AtomicU64,
     pub(crate) retries: AtomicU64,
     pub(crate) transient: AtomicU64,
+    pub(crate) nodes_removed: AtomicU64,
 }
 
 impl ClusterCounters {
@@ -217,10 +232,8 @@ impl Stats {
         }
     }
 
-    pub(crate) fn snapshot(
-        &self,
-        nodes: &[std::sync::Arc<crate::topology::nodes::Node>],
-    ) -> StatsSnapshot {
+    /// A copy of the counters, with the per-node stats of the nodes in the table now.
+    pub(crate) fn snapshot(&self, nodes: Vec<(String, NodeStats)>) -> StatsSnapshot {
         let mut commands = BTreeMap::new();
         for (i, c) in self.commands.iter().enumerate() {
             let calls = c.latency.count();
@@ -237,23 +250,7 @@ impl Stats {
                 },
             );
         }
-        let mut node_stats = BTreeMap::new();
-        for n in nodes {
-            let c = &n.counters;
-            node_stats.insert(
-                n.addr.clone(),
-                NodeStats {
-                    requests: c.requests.load(Ordering::Relaxed),
-                    errors: c.errors.load(Ordering::Relaxed),
-                    connects: c.connects.load(Ordering::Relaxed),
-                    connect_errors: c.connect_errors.load(Ordering::Relaxed),
-                    idle_connections: n.idle_count(),
-                    ejections: n.health.ejections_total(),
-                    ejected: n.health.is_ejected(),
-                    latency: c.latency.snapshot(),
-                },
-            );
-        }
+        let node_stats: BTreeMap<String, NodeStats> = nodes.into_iter().collect();
         let mut errors = BTreeMap::new();
         for kind in ALL_KINDS {
             let v = self.errors_by_kind[kind_index(kind)].load(Ordering::Relaxed);
@@ -279,6 +276,7 @@ impl Stats {
                 ask: cl.ask.load(Ordering::Relaxed),
                 retries: cl.retries.load(Ordering::Relaxed),
                 transient: cl.transient.load(Ordering::Relaxed),
+                nodes_removed: cl.nodes_removed.load(Ordering::Relaxed),
             },
         }
     }
@@ -363,6 +361,9 @@ pub struct ClusterStats {
     pub retries: u64,
     /// TRYAGAIN / CLUSTERDOWN / LOADING / MASTERDOWN replies retried after a backoff.
     pub transient: u64,
+    /// Nodes dropped from the node table (with their idle connections) because a refresh
+    /// no longer named them.
+    pub nodes_removed: u64,
 }
 
 #[cfg(test)]

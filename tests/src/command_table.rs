@@ -409,9 +409,9 @@ pub fn render(
          //! (`tests/src/command_table.rs`) and regenerate. {} commands and subcommands.\n",
         rows.len()
     );
-    out.push_str("use super::table::key_flag;\nuse super::table::flag;\n");
+    out.push_str("use super::spec::key_flag;\nuse super::spec::flag;\n");
     out.push_str(
-        "use super::table::{BeginSearch, CommandSpec, FindKeys, KeySpec, Merge, Route};\n\n",
+        "use super::spec::{BeginSearch, CommandSpec, FindKeys, KeySpec, Merge, Route};\n\n",
     );
     out.push_str("/// Every command and subcommand, sorted by name.\n");
     out.push_str("#[rustfmt::skip]\npub(super) static COMMANDS: &[CommandSpec] = &[\n");

@@ -3,6 +3,7 @@
 
 pub(crate) mod blocking;
 pub mod keys;
+pub mod spec;
 pub mod table;
 mod table_data;
 

@@ -2,9 +2,9 @@
 //! 7.0.15 (`COMMAND`, `COMMAND DOCS`). Do not edit: change the generator
 //! (`tests/src/command_table.rs`) and regenerate. 366 commands and subcommands.
 
-use super::table::flag;
-use super::table::key_flag;
-use super::table::{BeginSearch, CommandSpec, FindKeys, KeySpec, Merge, Route};
+use super::spec::flag;
+use super::spec::key_flag;
+use super::spec::{BeginSearch, CommandSpec, FindKeys, KeySpec, Merge, Route};
 
 /// Every command and subcommand, sorted by name.
 #[rustfmt::skip]

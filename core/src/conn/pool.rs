@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use super::node::Conn;
+use super::connection::Conn;
 
 /// Idle connections of one node, most recently used last (LIFO keeps few sockets warm).
 pub(crate) struct NodePool {

@@ -1,9 +1,10 @@
 //! The execution engine: jobs (one request each, with a target) run in rounds on the
 //! calling thread. Each round resolves every pending job to a node (read policy, health),
-//! writes every node's requests, then reads every reply (ARCHITECTURE §4), and decides per
-//! job: done, redirected (MOVED, ASK), retried after a backoff (TRYAGAIN, CLUSTERDOWN,
-//! LOADING), retried elsewhere after a connection failure (reads), or failed — indeterminate
-//! for writes that may have run. One deadline covers all rounds.
+//! writes every node's requests, then reads every reply (ARCHITECTURE §4). After a failure
+//! the engine asks the one decision ([`decide`]) what follows and applies it: done,
+//! redirected, retried (elsewhere, after a backoff), or failed — indeterminate for writes
+//! that may have run. One deadline covers all rounds. A read that has a live node to go to
+//! never waits for a topology refresh: refreshes it asks for run in the background.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -11,36 +12,29 @@ use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
 
-use crate::client::Core;
+use super::decide::{self, Attempt, Failure, Next, Refresh, RetryTo, Stage};
+use super::refresh;
 use crate::command::Cmd;
-use crate::conn::Conn;
-use crate::error::{Error, ErrorKind, Result};
+use crate::conn::connection::Conn;
+use crate::conn::node::{Node, PoolRef};
+use crate::core::Core;
+use crate::error::{Error, ErrorKind, Result, ServerCode};
 use crate::reply::Value;
 use crate::router::read_from::{self, Candidates, NoCandidate};
 use crate::stats::RefreshReason;
-use crate::topology::Target;
 use crate::topology::cluster::snapshot::Snapshot;
-use crate::topology::nodes::{Node, NodeId, PoolRef};
+use crate::topology::target::{NodeId, NodeNames, Target};
 
-use super::redirect::{Redirect, classify};
-use super::retry::{self, Action, Stage};
-
-/// Redirects followed per request before giving up (a healthy migration needs 1–2).
-pub(crate) const MAX_REDIRECTS: u32 = 5;
 /// First backoff after a "not executed, try again" reply; doubles up to [`MAX_BACKOFF`].
 const BASE_BACKOFF: Duration = Duration::from_millis(5);
 /// Longest single backoff (a failover takes ~1 s; keep polling at a modest rate).
 const MAX_BACKOFF: Duration = Duration::from_millis(100);
-/// Connection retries per request in cluster mode (next replica, primary, the new primary
-/// after a failover); the deadline bounds them too.
-const CLUSTER_MAX_RETRIES: u32 = 16;
 
 /// Indices of the jobs sent to one node in a round.
 type Members = SmallVec<[usize; 4]>;
 
 /// Requests written to one node, waiting for their replies.
 struct Flight<'v> {
-    node_id: NodeId,
     node: &'v Node,
     pool: PoolRef,
     conn: Conn,
@@ -110,25 +104,12 @@ struct State {
     redirects: u32,
     conn_retries: u32,
     backoffs: u32,
+    /// A refresh ran for this request (it asks for an immediate one only once).
     forced_refresh: bool,
+    /// This request asked for an immediate refresh in the current round.
+    wants_refresh: bool,
     last_error: Option<Error>,
     done: Option<Result<Value>>,
-}
-
-impl State {
-    /// Count one more redirect of this job; past [`MAX_REDIRECTS`] the job fails with the
-    /// last redirect's message and this returns false.
-    fn count_redirect(&mut self, err: &Error) -> bool {
-        self.redirects += 1;
-        if self.redirects > MAX_REDIRECTS {
-            self.done = Some(Err(Error::new(
-                ErrorKind::Server,
-                format!("too many redirects; last: {}", err.message()),
-            )));
-            return false;
-        }
-        true
-    }
 }
 
 const ASKING: &[u8] = b"*1\r\n$6\r\nASKING\r\n";
@@ -136,21 +117,14 @@ const ASKING: &[u8] = b"*1\r\n$6\r\nASKING\r\n";
 /// What the round asks for before the next one.
 #[derive(Default)]
 struct Between {
-    refresh: Option<(RefreshReason, bool)>,
-    /// A node whose reply says the snapshot is stale (it answered READONLY, or MOVED in a
-    /// circle): it knows the current view, so the refresh asks it first.
-    ask_first: Option<NodeId>,
+    /// A refresh some job needs before its next attempt (the first node to ask).
+    refresh_now: Option<Option<NodeId>>,
+    /// A refresh that can happen in the background.
+    refresh_soon: Option<RefreshReason>,
     backoff: Option<Duration>,
 }
 
 impl Between {
-    fn refresh(&mut self, reason: RefreshReason, urgent: bool) {
-        match self.refresh {
-            Some((_, true)) => {}
-            _ => self.refresh = Some((reason, urgent)),
-        }
-    }
-
     fn backoff(&mut self, attempt: u32) {
         let d = BASE_BACKOFF
             .saturating_mul(1 << attempt.min(5))
@@ -170,418 +144,446 @@ fn finish_pending(states: &mut [State]) {
     }
 }
 
-impl Core {
-    /// Run `jobs`; one result per job, in order.
-    pub(crate) fn run_jobs(&self, jobs: &[Job<'_>], start: Start, deadline: Instant) -> Replies {
-        let mut states: SmallVec<[State; 1]> = (0..jobs.len()).map(|_| State::default()).collect();
-        let cluster = self.topology.cluster();
-        let Start {
-            now: mut round_clock,
-            mut snapshot,
-        } = start;
-        if cluster.is_some() && snapshot.is_none() {
-            match self.cluster_snapshot_at(round_clock, deadline) {
-                Ok((s, refreshed)) => {
-                    snapshot = Some(s);
-                    if refreshed {
-                        round_clock = None;
+/// Run `jobs`; one result per job, in order.
+pub(crate) fn run_jobs(core: &Core, jobs: &[Job<'_>], start: Start, deadline: Instant) -> Replies {
+    let mut states: SmallVec<[State; 1]> = (0..jobs.len()).map(|_| State::default()).collect();
+    let cluster = core.topology.cluster();
+    let Start {
+        now: mut round_clock,
+        mut snapshot,
+    } = start;
+    if cluster.is_some() && snapshot.is_none() {
+        match refresh::snapshot_at(core, round_clock, deadline) {
+            Ok((s, refreshed)) => {
+                snapshot = Some(s);
+                if refreshed {
+                    round_clock = None;
+                }
+            }
+            Err(e) => return jobs.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+    let mut candidates = Candidates::new();
+    // One rotation per call spreads calls over replicas; jobs of one call share it.
+    let rotate = if cluster.is_some() {
+        core.next_random() as usize
+    } else {
+        0
+    };
+    loop {
+        let mut between = Between::default();
+        // The node table for this round, read after the snapshot routed with.
+        let view = core.nodes.view();
+        // 1. Resolve pending jobs to nodes.
+        let mut by_node: SmallVec<[(NodeId, Members); 4]> = SmallVec::new();
+        for (i, (job, st)) in jobs.iter().zip(states.iter_mut()).enumerate() {
+            if st.done.is_some() {
+                continue;
+            }
+            if st.node.is_none() {
+                let chosen = read_from::candidates(
+                    job.target,
+                    job.readonly,
+                    core.config.read_from,
+                    snapshot.as_deref(),
+                    core.topology.static_nodes(),
+                    rotate,
+                    |id| view.is_ejected(id),
+                    &mut candidates,
+                );
+                match chosen {
+                    Ok(()) => {
+                        let untried = candidates.iter().copied().find(|c| !st.tried.contains(c));
+                        st.node = Some(untried.unwrap_or(candidates[0]));
+                        st.has_alternative =
+                            candidates.iter().filter(|c| !st.tried.contains(c)).count() > 1;
+                    }
+                    Err(NoCandidate::Uncovered) => {
+                        between.refresh_now.get_or_insert(None);
+                        between.backoff(st.backoffs);
+                        st.backoffs += 1;
+                        st.last_error.get_or_insert_with(|| {
+                            Error::new(
+                                ErrorKind::Server,
+                                "CLUSTERDOWN Hash slot not served (no owner in the topology)",
+                            )
+                        });
+                        continue;
+                    }
+                    Err(NoCandidate::NoReplica) => {
+                        st.done = Some(Err(Error::new(
+                            ErrorKind::Connect,
+                            "read_from = \"replica\" and the shard has no available replica",
+                        )));
+                        continue;
                     }
                 }
-                Err(e) => return jobs.iter().map(|_| Err(e.clone())).collect(),
+            }
+            let node = st.node.unwrap_or_default();
+            match by_node.iter_mut().find(|(n, _)| *n == node) {
+                Some((_, v)) => v.push(i),
+                None => by_node.push((node, smallvec::smallvec![i])),
             }
         }
-        let mut candidates = Candidates::new();
-        // One rotation per call spreads calls over replicas; jobs of one call share it.
-        let rotate = if cluster.is_some() {
-            self.next_random() as usize
-        } else {
-            0
-        };
-        loop {
-            let mut between = Between::default();
-            // The node table for this round, read after the snapshot routed with.
-            let view = self.nodes.view();
-            // 1. Resolve pending jobs to nodes.
-            let mut by_node: SmallVec<[(NodeId, Members); 4]> = SmallVec::new();
-            for (i, (job, st)) in jobs.iter().zip(states.iter_mut()).enumerate() {
-                if st.done.is_some() {
-                    continue;
-                }
-                if st.node.is_none() {
-                    let chosen = read_from::candidates(
-                        job.target,
-                        job.readonly,
-                        self.config.read_from,
-                        snapshot.as_deref(),
-                        self.topology.static_nodes(),
-                        rotate,
-                        |id| view.is_ejected(id),
-                        &mut candidates,
-                    );
-                    match chosen {
-                        Ok(()) => {
-                            let untried =
-                                candidates.iter().copied().find(|c| !st.tried.contains(c));
-                            st.node = Some(untried.unwrap_or(candidates[0]));
-                            st.has_alternative =
-                                candidates.iter().filter(|c| !st.tried.contains(c)).count() > 1;
-                        }
-                        Err(NoCandidate::Uncovered) => {
-                            between.refresh(RefreshReason::Uncovered, false);
-                            between.backoff(st.backoffs);
-                            st.backoffs += 1;
-                            st.last_error.get_or_insert_with(|| {
-                                Error::new(
-                                    ErrorKind::Server,
-                                    "CLUSTERDOWN Hash slot not served (no owner in the topology)",
-                                )
-                            });
-                            continue;
-                        }
-                        Err(NoCandidate::NoReplica) => {
-                            st.done = Some(Err(Error::new(
-                                ErrorKind::Connect,
-                                "read_from = \"replica\" and the shard has no available replica",
-                            )));
-                            continue;
-                        }
-                    }
-                }
-                let node = st.node.unwrap_or_default();
-                match by_node.iter_mut().find(|(n, _)| *n == node) {
-                    Some((_, v)) => v.push(i),
-                    None => by_node.push((node, smallvec::smallvec![i])),
-                }
-            }
 
-            // 2. Connect and write every node's requests.
-            let mut flights: SmallVec<[Flight<'_>; 4]> = SmallVec::new();
-            for (node_id, members) in by_node {
-                let node = view.get(node_id);
-                // The first node of the first round reuses the caller's clock reading;
-                // after anything that may have blocked, read the clock.
-                let now = round_clock.take().unwrap_or_else(Instant::now);
-                let remaining = deadline.saturating_duration_since(now);
-                // A read that has somewhere else to go does not spend the whole deadline on a
-                // stalled node.
-                let short = members
-                    .iter()
-                    .all(|&i| jobs[i].readonly && states[i].has_alternative);
-                let node_deadline = if short { now + remaining / 2 } else { deadline };
-                let pool = node.pool();
-                match node.checkout_from(&pool, &self.settings, node_deadline, now) {
-                    Err(e) => {
-                        for &i in &members {
-                            self.conn_failure(
-                                &jobs[i],
-                                &mut states[i],
-                                node_id,
-                                &e,
-                                Stage::Connect,
-                                &mut between,
-                            );
-                        }
+        // 2. Connect and write every node's requests.
+        let mut flights: SmallVec<[Flight<'_>; 4]> = SmallVec::new();
+        for (node_id, members) in by_node {
+            let Some(node) = view.get(node_id) else {
+                // The node left the topology since this job was routed: nothing was
+                // sent; route it again from the current snapshot.
+                for &i in &members {
+                    let st = &mut states[i];
+                    st.node = None;
+                    st.tried.push(node_id);
+                    st.conn_retries += 1;
+                    if st.conn_retries > decide::CLUSTER_MAX_RETRIES {
+                        st.done = Some(Err(node_gone()));
                     }
-                    Ok((mut conn, reused)) => {
-                        if reused {
-                            conn.use_clock(now);
-                        }
-                        let build = |buf: &mut Vec<u8>| {
-                            for &i in &members {
-                                if states[i].asking {
-                                    buf.extend_from_slice(ASKING);
-                                }
-                                jobs[i].write(buf);
-                            }
+                }
+                continue;
+            };
+            // The first node of the first round reuses the caller's clock reading;
+            // after anything that may have blocked, read the clock.
+            let now = round_clock.take().unwrap_or_else(Instant::now);
+            let remaining = deadline.saturating_duration_since(now);
+            // A read that has somewhere else to go does not spend the whole deadline on a
+            // stalled node.
+            let short = members
+                .iter()
+                .all(|&i| jobs[i].readonly && states[i].has_alternative);
+            let node_deadline = if short { now + remaining / 2 } else { deadline };
+            let pool = node.pool();
+            match node.checkout_from(&pool, &core.settings, node_deadline, now) {
+                Err(e) => {
+                    node.failed();
+                    for &i in &members {
+                        let failure = Failure::Connection {
+                            kind: e.kind(),
+                            stage: Stage::Connect,
                         };
-                        match conn.send_built(build, node_deadline) {
-                            Ok(()) => flights.push(Flight {
-                                node_id,
-                                node,
-                                pool,
-                                conn,
-                                members,
-                                sent_at: now,
-                                deadline: node_deadline,
-                            }),
-                            Err(e) => {
-                                for &i in &members {
-                                    self.conn_failure(
-                                        &jobs[i],
-                                        &mut states[i],
-                                        node_id,
-                                        &e,
-                                        Stage::Sent,
-                                        &mut between,
-                                    );
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-
-            // 3. Read every reply, node by node, in order.
-            for Flight {
-                node_id,
-                node,
-                pool,
-                mut conn,
-                members,
-                sent_at,
-                deadline: node_deadline,
-            } in flights
-            {
-                let mut broken: Option<(usize, Error)> = None;
-                for (k, &i) in members.iter().enumerate() {
-                    let reply = if states[i].asking {
-                        conn.recv(node_deadline).and_then(|asking| match asking {
-                            Ok(_) => conn.recv(node_deadline),
-                            Err(e) => conn.recv(node_deadline).map(|_| Err(e)),
-                        })
-                    } else {
-                        conn.recv(node_deadline)
-                    };
-                    match reply {
-                        Ok(r) => self.handle_reply(
+                        apply(
+                            core,
                             &jobs[i],
                             &mut states[i],
-                            node_id,
-                            &node.host,
-                            r,
+                            node,
+                            e.clone(),
+                            failure,
                             &mut between,
-                        ),
+                        );
+                    }
+                }
+                Ok((mut conn, reused)) => {
+                    if reused {
+                        conn.use_clock(now);
+                    }
+                    let build = |buf: &mut Vec<u8>| {
+                        for &i in &members {
+                            if states[i].asking {
+                                buf.extend_from_slice(ASKING);
+                            }
+                            jobs[i].write(buf);
+                        }
+                    };
+                    match conn.send_built(build, node_deadline) {
+                        Ok(()) => flights.push(Flight {
+                            node,
+                            pool,
+                            conn,
+                            members,
+                            sent_at: now,
+                            deadline: node_deadline,
+                        }),
                         Err(e) => {
-                            broken = Some((k, e));
-                            break;
-                        }
-                    }
-                }
-                match broken {
-                    None => {
-                        let now = Instant::now();
-                        node.counters.round_trip(members.len(), now - sent_at);
-                        node.health.success();
-                        pool.checkin(conn, now);
-                    }
-                    Some((k, e)) => {
-                        drop(conn);
-                        for &i in &members[k..] {
-                            self.conn_failure(
-                                &jobs[i],
-                                &mut states[i],
-                                node_id,
-                                &e,
-                                Stage::Sent,
-                                &mut between,
-                            );
+                            node.failed();
+                            for &i in &members {
+                                let failure = Failure::Connection {
+                                    kind: e.kind(),
+                                    stage: Stage::Sent,
+                                };
+                                apply(
+                                    core,
+                                    &jobs[i],
+                                    &mut states[i],
+                                    node,
+                                    e.clone(),
+                                    failure,
+                                    &mut between,
+                                );
+                            }
                         }
                     }
                 }
             }
+        }
 
-            // 4. Done, out of time, or another round.
-            if states.iter().all(|s| s.done.is_some()) {
-                break;
+        // 3. Read every reply, node by node, in order.
+        for Flight {
+            node,
+            pool,
+            mut conn,
+            members,
+            sent_at,
+            deadline: node_deadline,
+        } in flights
+        {
+            let mut broken: Option<(usize, Error)> = None;
+            for (k, &i) in members.iter().enumerate() {
+                let reply = if states[i].asking {
+                    conn.recv(node_deadline).and_then(|asking| match asking {
+                        Ok(_) => conn.recv(node_deadline),
+                        Err(e) => conn.recv(node_deadline).map(|_| Err(e)),
+                    })
+                } else {
+                    conn.recv(node_deadline)
+                };
+                match reply {
+                    Ok(Ok(v)) => {
+                        states[i].asking = false;
+                        states[i].done = Some(Ok(v));
+                    }
+                    Ok(Err(e)) => {
+                        reply_error(core, &jobs[i], &mut states[i], node, e, &mut between)
+                    }
+                    Err(e) => {
+                        broken = Some((k, e));
+                        break;
+                    }
+                }
             }
-            if Instant::now() >= deadline {
+            match broken {
+                None => {
+                    let now = Instant::now();
+                    node.succeeded(members.len(), now - sent_at);
+                    pool.checkin(conn, now);
+                }
+                Some((k, e)) => {
+                    drop(conn);
+                    node.failed();
+                    for &i in &members[k..] {
+                        let failure = Failure::Connection {
+                            kind: e.kind(),
+                            stage: Stage::Sent,
+                        };
+                        apply(
+                            core,
+                            &jobs[i],
+                            &mut states[i],
+                            node,
+                            e.clone(),
+                            failure,
+                            &mut between,
+                        );
+                    }
+                }
+            }
+        }
+
+        // 4. Done, out of time, or another round.
+        if states.iter().all(|s| s.done.is_some()) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            finish_pending(&mut states);
+            break;
+        }
+        if let Some(reason) = between.refresh_soon {
+            refresh::in_background(core, reason);
+        }
+        if let Some(ask_first) = between.refresh_now {
+            // Rate-limited like every refresh: when it cannot run now, the jobs that
+            // wanted it back off and ask again (or use the view another thread's refresh
+            // brings).
+            let ran = matches!(
+                refresh::now(core, RefreshReason::Topology, ask_first, deadline),
+                Ok(true)
+            );
+            for st in states.iter_mut().filter(|s| s.wants_refresh) {
+                st.wants_refresh = false;
+                st.forced_refresh |= ran;
+            }
+            if !ran {
+                between.backoff(0);
+            }
+        }
+        if let Some(c) = cluster {
+            snapshot = Some(c.current());
+        }
+        if let Some(pause) = between.backoff {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if pause >= remaining {
+                // No time for another attempt: report what the last attempt saw.
                 finish_pending(&mut states);
                 break;
             }
-            if let Some((reason, urgent)) = between.refresh {
-                let _ = self.refresh_topology(reason, urgent, between.ask_first, deadline);
-            }
+            std::thread::sleep(pause);
+        }
+    }
+    states
+        .into_iter()
+        .map(|s| s.done.unwrap_or_else(|| Err(timeout_error())))
+        .collect()
+}
+
+fn node_gone() -> Error {
+    Error::new(
+        ErrorKind::Connect,
+        "the node left the cluster topology before the request was sent",
+    )
+}
+
+/// An error reply arrived for job `st` from `node`.
+fn reply_error(
+    core: &Core,
+    job: &Job<'_>,
+    st: &mut State,
+    node: &Node,
+    err: Error,
+    between: &mut Between,
+) {
+    match err.server_code().cloned() {
+        Some(code) => apply(core, job, st, node, err, Failure::Reply(&code), between),
+        // A redirect that cannot be followed, already a protocol error naming the node.
+        None => {
+            st.asking = false;
+            st.done = Some(Err(err));
+        }
+    }
+}
+
+/// Ask the one decision what follows `failure` of job `st` on `node`, and apply it.
+fn apply(
+    core: &Core,
+    job: &Job<'_>,
+    st: &mut State,
+    node: &Node,
+    err: Error,
+    failure: Failure<'_>,
+    between: &mut Between,
+) {
+    st.asking = false;
+    let cluster = core.topology.cluster();
+    let moved_to_self =
+        matches!(err.server_code(), Some(ServerCode::Moved(t)) if t.addr == node.addr);
+    let attempt = Attempt {
+        readonly: job.readonly,
+        retry_writes: core.config.retry_writes,
+        cluster: cluster.is_some(),
+        conn_retries: st.conn_retries,
+        redirects: st.redirects,
+        has_alternative: st.has_alternative,
+        refreshed: st.forced_refresh,
+        moved_to_self,
+    };
+    let decision = decide::decide(failure, &attempt);
+    let counters = &core.stats.cluster;
+    match failure {
+        Failure::Reply(ServerCode::Moved(_)) => counters.moved.fetch_add(1, Ordering::Relaxed),
+        Failure::Reply(ServerCode::Ask(_)) => counters.ask.fetch_add(1, Ordering::Relaxed),
+        Failure::Reply(code) if code.not_executed() && decision.next != Next::Done => {
+            counters.transient.fetch_add(1, Ordering::Relaxed)
+        }
+        _ => 0,
+    };
+    match decision.refresh {
+        Refresh::No => {}
+        Refresh::Counted(reason) => {
             if let Some(c) = cluster {
-                snapshot = Some(c.current());
-            }
-            if let Some(pause) = between.backoff {
-                let remaining = deadline.saturating_duration_since(Instant::now());
-                if pause >= remaining {
-                    // No time for another attempt: report what the last attempt saw.
-                    finish_pending(&mut states);
-                    break;
+                let (seen, threshold) = match reason {
+                    RefreshReason::Moved => (&c.moved_since_refresh, c.settings.on_redirects),
+                    _ => (&c.failures_since_refresh, c.settings.on_failures),
+                };
+                if seen.fetch_add(1, Ordering::Relaxed) + 1 >= threshold.max(1) {
+                    between.refresh_soon = Some(reason);
                 }
-                std::thread::sleep(pause);
             }
         }
-        states
-            .into_iter()
-            .map(|s| s.done.unwrap_or_else(|| Err(timeout_error())))
-            .collect()
-    }
-
-    /// A reply arrived for job `st` from `node`.
-    fn handle_reply(
-        &self,
-        job: &Job<'_>,
-        st: &mut State,
-        node: NodeId,
-        host: &str,
-        reply: Result<Value>,
-        between: &mut Between,
-    ) {
-        st.asking = false;
-        let err = match reply {
-            Ok(v) => {
-                st.done = Some(Ok(v));
-                return;
+        Refresh::Soon(reason) => between.refresh_soon = Some(reason),
+        Refresh::Now { ask_first } => {
+            st.wants_refresh = true;
+            if ask_first || between.refresh_now.is_none() {
+                between.refresh_now = Some(ask_first.then_some(node.id));
             }
-            Err(e) => e,
-        };
-        let cluster = self.topology.cluster();
-        let redirect = classify(&err, host);
-        let counters = &self.stats.cluster;
-        match (redirect, cluster) {
-            (Redirect::None, _) => st.done = Some(Err(err)),
-            (Redirect::Moved { slot, addr }, Some(c)) => {
-                counters.moved.fetch_add(1, Ordering::Relaxed);
-                if !st.count_redirect(&err) {
-                    return;
-                }
-                let Ok(target) = self.nodes.intern(&addr) else {
+        }
+    }
+    match decision.next {
+        Next::Done | Next::Fail => st.done = Some(Err(err)),
+        Next::FailIndeterminate => st.done = Some(Err(err.into_indeterminate())),
+        Next::TooManyRedirects => {
+            st.done = Some(Err(Error::new(
+                ErrorKind::Server,
+                format!("too many redirects; last: {}", err.message()),
+            )
+            .with_node(&node.addr)))
+        }
+        Next::Redirect { asking } => {
+            st.redirects += 1;
+            let target = match err.server_code() {
+                Some(ServerCode::Moved(t) | ServerCode::Ask(t)) => t,
+                _ => {
                     st.done = Some(Err(err));
                     return;
-                };
-                c.snapshot.rcu(|s| s.with_slot_owner(slot, target));
-                let moved = c.moved_since_refresh.fetch_add(1, Ordering::Relaxed) + 1;
-                if target == node || st.redirects >= 2 {
-                    // Circular or repeated MOVED: the patch did not settle it; ask the
-                    // cluster once, not in a loop.
-                    if !st.forced_refresh {
-                        st.forced_refresh = true;
-                        between.refresh(RefreshReason::Topology, true);
-                        between.ask_first = Some(node);
+                }
+            };
+            match follow(core, &target.addr, &node.addr) {
+                Ok(id) => {
+                    if let (false, Some(c)) = (asking, cluster) {
+                        c.snapshot.rcu(|s| s.with_slot_owner(target.slot, id));
                     }
-                } else if moved >= c.settings.on_redirects.max(1) {
-                    between.refresh(RefreshReason::Moved, false);
+                    st.node = Some(id);
+                    st.asking = asking;
+                    st.last_error = Some(err);
                 }
-                st.node = Some(target);
+                Err(e) => st.done = Some(Err(e)),
             }
-            (Redirect::Ask { addr, .. }, Some(_)) => {
-                counters.ask.fetch_add(1, Ordering::Relaxed);
-                if !st.count_redirect(&err) {
-                    return;
-                }
-                match self.nodes.intern(&addr) {
-                    Ok(target) => {
-                        st.node = Some(target);
-                        st.asking = true;
+        }
+        Next::Retry { to, backoff } => {
+            if let Failure::Connection { .. } = failure {
+                st.conn_retries += 1;
+                counters.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            match to {
+                RetryTo::SameNode => {}
+                RetryTo::Reroute => st.node = None,
+                RetryTo::Elsewhere => {
+                    if !st.tried.contains(&node.id) {
+                        st.tried.push(node.id);
                     }
-                    Err(_) => st.done = Some(Err(err)),
-                }
-            }
-            (Redirect::Malformed(why), _) => {
-                st.done = Some(Err(Error::new(
-                    ErrorKind::Protocol,
-                    format!("cannot follow redirect: {why}"),
-                )
-                .with_node(&self.nodes.get(node).addr)));
-            }
-            (Redirect::TryAgain, _) => {
-                counters.transient.fetch_add(1, Ordering::Relaxed);
-                between.backoff(st.backoffs);
-                st.backoffs += 1;
-                st.last_error = Some(err);
-            }
-            (Redirect::Loading, _) => {
-                counters.transient.fetch_add(1, Ordering::Relaxed);
-                if job.readonly && !st.tried.contains(&node) {
-                    // Another replica or the primary can answer now.
-                    st.tried.push(node);
                     st.node = None;
                 }
+            }
+            if backoff {
                 between.backoff(st.backoffs);
                 st.backoffs += 1;
-                st.last_error = Some(err);
             }
-            (Redirect::ClusterDown, Some(_)) => {
-                counters.transient.fetch_add(1, Ordering::Relaxed);
-                between.refresh(RefreshReason::Topology, false);
-                between.backoff(st.backoffs);
-                st.backoffs += 1;
-                st.node = None;
-                if job.readonly && !st.tried.contains(&node) {
-                    st.tried.push(node);
-                }
-                st.last_error = Some(err);
-            }
-            (Redirect::ReadOnly, Some(_)) => {
-                counters.transient.fetch_add(1, Ordering::Relaxed);
-                if !st.forced_refresh {
-                    st.forced_refresh = true;
-                    between.refresh(RefreshReason::Topology, true);
-                    // A demoted primary knows who replaced it.
-                    between.ask_first = Some(node);
-                } else {
-                    between.backoff(st.backoffs);
-                    st.backoffs += 1;
-                }
-                st.node = None;
-                st.last_error = Some(err);
-            }
-            // Standalone nodes do not redirect: the reply is the answer.
-            (
-                Redirect::Moved { .. }
-                | Redirect::Ask { .. }
-                | Redirect::ClusterDown
-                | Redirect::ReadOnly,
-                None,
-            ) => {
-                st.done = Some(Err(err));
-            }
+            st.last_error = Some(err);
         }
     }
+}
 
-    /// The connection to `node` failed for job `st` at `stage`.
-    fn conn_failure(
-        &self,
-        job: &Job<'_>,
-        st: &mut State,
-        node: NodeId,
-        e: &Error,
-        stage: Stage,
-        between: &mut Between,
-    ) {
-        let n = self.nodes.get(node);
-        n.counters.error();
-        n.health.failure();
-        st.asking = false;
-        let cluster = self.topology.cluster();
-        if let Some(c) = cluster {
-            let failures = c.failures_since_refresh.fetch_add(1, Ordering::Relaxed) + 1;
-            if failures >= c.settings.on_failures.max(1) {
-                between.refresh(RefreshReason::Failures, false);
-            }
-        }
-        let max = if cluster.is_some() {
-            CLUSTER_MAX_RETRIES
-        } else {
-            retry::MAX_RETRIES
-        };
-        match retry::decide(
-            e.kind(),
-            stage,
-            job.readonly,
-            self.config.retry_writes,
-            st.conn_retries,
-            max,
-        ) {
-            Action::Retry => {
-                st.conn_retries += 1;
-                self.stats.cluster.retries.fetch_add(1, Ordering::Relaxed);
-                if !st.tried.contains(&node) {
-                    st.tried.push(node);
-                }
-                st.node = None;
-                st.last_error = Some(e.clone());
-                if cluster.is_some() && !st.has_alternative {
-                    // The only candidate (a primary) is down: wait for a failover.
-                    between.backoff(st.backoffs);
-                    st.backoffs += 1;
-                }
-            }
-            Action::Fail => st.done = Some(Err(e.clone())),
-            Action::FailIndeterminate => st.done = Some(Err(e.clone().into_indeterminate())),
+/// The node a redirect names, added to the table if new. A host name that does not resolve
+/// is a protocol error naming the node that sent the redirect: it is never followed.
+fn follow(core: &Core, addr: &str, from: &str) -> Result<NodeId> {
+    if core.nodes.id_of(addr).is_none()
+        && let Some((host, port)) = addr.rsplit_once(':')
+        && host.parse::<std::net::IpAddr>().is_err()
+        && !host.starts_with('[')
+    {
+        use std::net::ToSocketAddrs;
+        let resolves = port
+            .parse::<u16>()
+            .ok()
+            .and_then(|p| (host, p).to_socket_addrs().ok())
+            .is_some_and(|mut a| a.next().is_some());
+        if !resolves {
+            return Err(Error::new(
+                ErrorKind::Protocol,
+                format!("cannot follow redirect: {host:?} does not resolve"),
+            )
+            .with_node(from));
         }
     }
+    core.nodes
+        .intern(addr)
+        .map_err(|e| Error::new(ErrorKind::Protocol, e.message().to_owned()).with_node(from))
 }

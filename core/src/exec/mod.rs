@@ -1,12 +1,14 @@
-//! Execution: the calling thread drives I/O (ARCHITECTURE §4). The [`engine`] runs jobs in
-//! rounds — write every node's requests, then read every reply, each read bounded by the
-//! call's one deadline — and applies [`retry::decide`], [`redirect::classify`] and
-//! [`health`] (outlier ejection). [`pipeline`] turns planned commands into jobs and merges
-//! the replies; [`transaction`] pins MULTI/EXEC to one node.
+//! Execution: the calling thread drives I/O (ARCHITECTURE §4). [`command`] is the
+//! single-command hot path, [`pipeline`] plans and merges several commands (and split or
+//! fanned-out ones), [`keyspace`] walks the keyspace's primaries; all hand jobs to the
+//! [`engine`], which runs them in rounds and applies the one failure decision
+//! ([`decide`]). [`transaction`] pins MULTI/EXEC to one node and asks the same decision;
+//! [`refresh`] is the socket I/O of cluster topology refreshes.
 
+pub(crate) mod command;
+pub(crate) mod decide;
 pub(crate) mod engine;
-pub(crate) mod health;
+pub(crate) mod keyspace;
 pub(crate) mod pipeline;
-pub(crate) mod redirect;
-pub(crate) mod retry;
+pub(crate) mod refresh;
 pub mod transaction;

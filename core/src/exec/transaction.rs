@@ -2,21 +2,24 @@
 //! Every key (watched or queued) must live on that node — in one slot, in cluster mode,
 //! where the primary of that slot runs it: otherwise a cross-shard error is
 //! returned before anything is sent. Queued commands go out as one
-//! `MULTI … EXEC` write.
+//! `MULTI … EXEC` write. A failure is settled by the same decision as every other call
+//! (`exec::decide`): nothing sent → the error as it is; sent → indeterminate unless every
+//! queued command is a read. Node health and counters are updated like every other call.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::client::Core;
+use super::decide::{self, Attempt, Failure, Next, Stage};
+use super::keyspace::{self, layout};
 use crate::command::table::{CommandSpec, Route};
 use crate::command::{Cmd, write_command};
-use crate::conn::Conn;
+use crate::conn::connection::Conn;
+use crate::core::Core;
 use crate::error::{Error, ErrorKind, Result};
 use crate::process;
 use crate::reply::Value;
 use crate::router::plan::{self, Layout};
-use crate::topology::Target;
-use crate::topology::nodes::NodeId;
+use crate::topology::target::{NodeId, NodeNames, Target};
 
 /// A transaction in progress. Dropping it without [`Transaction::exec`] discards it (a
 /// connection with an active WATCH is closed rather than reused).
@@ -95,17 +98,12 @@ impl Transaction {
     }
 
     fn layout(&self) -> Layout<'_> {
-        Layout {
-            topology: &self.core.topology,
-            nodes: &self.core.nodes,
-            hash_tags: self.core.config.hash_tags(),
-            snapshot: None,
-        }
+        layout(&self.core, None)
     }
 
     fn describe(&self, t: Target) -> String {
         match t {
-            Target::Node(id) => self.core.nodes.get(id).addr.clone(),
+            Target::Node(id) => self.core.nodes.addr(id),
             Target::Slot(s) | Target::PrimaryOf(s) => format!("slot {s}"),
             Target::Any => "any node".into(),
         }
@@ -133,13 +131,17 @@ impl Transaction {
     fn conn(&mut self, deadline: Instant) -> Result<&mut Conn> {
         if self.conn.is_none() {
             let target = *self.target.get_or_insert(Target::Any);
-            let node = self.core.primary_of(target, deadline)?;
-            let (conn, _) = self
-                .core
-                .nodes
-                .get(node)
-                .checkout(&self.core.settings, deadline)?;
-            self.node = Some(node);
+            let id = keyspace::primary_of(&self.core, target, deadline)?;
+            let node = self.core.nodes.get(id).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Connect,
+                    "the node left the cluster topology before the transaction started",
+                )
+            })?;
+            let (conn, _) = node
+                .checkout(&self.core.settings, deadline)
+                .inspect_err(|_| node.failed())?;
+            self.node = Some(id);
             self.conn = Some(conn);
         }
         self.conn
@@ -147,28 +149,77 @@ impl Transaction {
             .ok_or_else(|| Error::new(ErrorKind::Io, "no connection"))
     }
 
-    /// Run `request` on the pinned connection; a broken connection is dropped.
+    /// Run `request` on the pinned connection. A failure is settled by the one decision: a
+    /// connection that could not be made is retried once (nothing was sent, unless a WATCH
+    /// would be lost); a broken connection is dropped, and a write that may have run is
+    /// reported as indeterminate.
     fn round_trip(
         &mut self,
         request: &[u8],
         replies: usize,
+        readonly: bool,
         deadline: Instant,
     ) -> Result<Vec<Result<Value>>> {
-        let conn = self.conn(deadline)?;
-        let mut out = Vec::with_capacity(replies);
-        let result = conn.send(request, deadline).and_then(|()| {
-            for _ in 0..replies {
-                out.push(conn.recv(deadline)?);
+        let mut attempt = Attempt {
+            readonly,
+            retry_writes: false,
+            cluster: self.core.topology.cluster().is_some(),
+            ..Attempt::default()
+        };
+        loop {
+            let started = Instant::now();
+            let (stage, error) = match self.conn(deadline) {
+                Err(e) => (Stage::Connect, e),
+                Ok(conn) => {
+                    let mut out = Vec::with_capacity(replies);
+                    let result = conn.send(request, deadline).and_then(|()| {
+                        for _ in 0..replies {
+                            out.push(conn.recv(deadline)?);
+                        }
+                        Ok(())
+                    });
+                    match result {
+                        Ok(()) => {
+                            if let Some(node) = self.node.and_then(|id| self.core.nodes.get(id)) {
+                                node.succeeded(replies, started.elapsed());
+                            }
+                            return Ok(out);
+                        }
+                        Err(e) => {
+                            self.conn = None;
+                            if let Some(node) = self.node.and_then(|id| self.core.nodes.get(id)) {
+                                node.failed();
+                            }
+                            (Stage::Sent, e)
+                        }
+                    }
+                }
+            };
+            let failure = Failure::Connection {
+                kind: error.kind(),
+                stage,
+            };
+            // A transaction's retry stays on its pinned node, never with a WATCH lost.
+            match decide::decide(failure, &attempt).next {
+                Next::Retry { .. } if !self.watching && stage == Stage::Connect => {
+                    attempt.conn_retries += 1;
+                    self.core
+                        .stats
+                        .cluster
+                        .retries
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Next::FailIndeterminate => return Err(self.lost(error.into_indeterminate())),
+                _ => return Err(self.lost(error)),
             }
-            Ok(())
-        });
-        if let Err(e) = result {
-            self.conn = None;
-            self.watch_lost |= self.watching;
-            self.watching = false;
-            return Err(e);
         }
-        Ok(out)
+    }
+
+    /// The connection failed: a WATCH on it is gone.
+    fn lost(&mut self, e: Error) -> Error {
+        self.watch_lost |= self.watching;
+        self.watching = false;
+        e
     }
 
     /// `WATCH keys…` on the transaction's node.
@@ -185,7 +236,7 @@ impl Transaction {
         let mut buf = Vec::new();
         cmd.write_resp(&mut buf);
         let deadline = self.core.deadline();
-        self.round_trip(&buf, 1, deadline)?
+        self.round_trip(&buf, 1, true, deadline)?
             .pop()
             .unwrap_or(Ok(Value::Nil))?;
         self.watching = true;
@@ -200,7 +251,7 @@ impl Transaction {
         let mut buf = Vec::new();
         cmd.write_resp(&mut buf);
         let deadline = self.core.deadline();
-        self.round_trip(&buf, 1, deadline)?
+        self.round_trip(&buf, 1, spec.is_readonly(), deadline)?
             .pop()
             .unwrap_or(Ok(Value::Nil))
     }
@@ -228,10 +279,9 @@ impl Transaction {
     /// The pinned node, if any.
     pub fn node(&self) -> Option<String> {
         let target = self.target?;
-        self.core
-            .primary_of(target, self.core.deadline())
+        keyspace::primary_of(&self.core, target, self.core.deadline())
             .ok()
-            .map(|n| self.core.nodes.get(n).addr.clone())
+            .map(|n| self.core.nodes.addr(n))
     }
 
     /// Send `MULTI`, the queued commands and `EXEC` in one write. Returns the EXEC reply:
@@ -254,39 +304,22 @@ impl Transaction {
         }
         write_command(&mut buf, &[b"EXEC"]);
         let n = self.queued.len();
-        let result = match self.round_trip(&buf, n + 2, deadline) {
-            Err(e) => {
-                // EXEC may have run: the outcome of the queued writes is unknown.
-                let readonly = self
-                    .queued
-                    .iter()
-                    .all(|c| plan::resolve(c).is_ok_and(CommandSpec::is_readonly));
-                let kind = e.kind();
-                if !readonly
-                    && matches!(
-                        kind,
-                        ErrorKind::Io | ErrorKind::Timeout | ErrorKind::Protocol
-                    )
-                {
-                    Err(e.into_indeterminate())
-                } else {
-                    Err(e)
-                }
-            }
-            Ok(mut replies) => {
+        let readonly = self
+            .queued
+            .iter()
+            .all(|c| plan::resolve(c).is_ok_and(CommandSpec::is_readonly));
+        let result = self
+            .round_trip(&buf, n + 2, readonly, deadline)
+            .map(|mut replies| {
                 self.watching = false;
-                // The last reply is EXEC's. A queueing error (before it, in place of
-                // +QUEUED) makes EXEC fail with EXECABORT, the more useful error to return.
+                // The last reply is EXEC's. A queueing error (before it, in place of +QUEUED)
+                // makes EXEC fail with EXECABORT, the more useful error to return.
                 replies.pop().unwrap_or(Ok(Value::Nil))
-            }
-        };
+            });
+        let result = result.and_then(|r| r);
         let spec = crate::command::table::lookup(b"exec");
         self.core.record(spec, start, &result);
-        if let (Some(node), Some(conn)) = (self.node, self.conn.take())
-            && !self.watching
-        {
-            self.core.nodes.get(node).checkin(conn);
-        }
+        self.release();
         result
     }
 
@@ -296,11 +329,12 @@ impl Transaction {
     }
 
     fn release(&mut self) {
-        if let (Some(node), Some(conn)) = (self.node, self.conn.take())
+        if let (Some(id), Some(conn)) = (self.node, self.conn.take())
             && !self.watching
             && self.generation == process::generation()
+            && let Some(node) = self.core.nodes.get(id)
         {
-            self.core.nodes.get(node).checkin(conn);
+            node.checkin(conn);
         }
     }
 }

@@ -8,8 +8,8 @@ use crate::command::keys::{check_arity, for_each_key, key_positions};
 use crate::command::table::{self, CommandSpec, Merge, Route};
 use crate::error::{Error, ErrorKind, Result};
 use crate::topology::cluster::snapshot::Snapshot;
-use crate::topology::nodes::Nodes;
-use crate::topology::{Target, Topology};
+use crate::topology::model::Topology;
+use crate::topology::target::{NodeNames, Target};
 
 use super::scan_cursor;
 
@@ -45,7 +45,8 @@ pub(crate) enum Plan {
 /// What the planner needs to know about the topology.
 pub(crate) struct Layout<'a> {
     pub topology: &'a Topology,
-    pub nodes: &'a Nodes,
+    /// Node addresses (error messages, per-node reply labels).
+    pub names: &'a dyn NodeNames,
     pub hash_tags: Option<[u8; 2]>,
     /// The cluster snapshot (cluster mode).
     pub snapshot: Option<&'a Snapshot>,
@@ -59,7 +60,7 @@ impl Layout<'_> {
 
     fn describe(&self, t: Target) -> String {
         match t {
-            Target::Node(id) => self.nodes.get(id).addr.clone(),
+            Target::Node(id) => self.names.addr(id),
             Target::Slot(s) | Target::PrimaryOf(s) => format!("slot {s}"),
             Target::Any => "any node".into(),
         }
@@ -74,7 +75,7 @@ impl Layout<'_> {
                 .map(|sh| {
                     (
                         Target::PrimaryOf(sh.first_slot),
-                        self.nodes.get(sh.primary).addr.clone(),
+                        self.names.addr(sh.primary),
                     )
                 })
                 .collect(),
@@ -82,7 +83,7 @@ impl Layout<'_> {
                 .topology
                 .static_nodes()
                 .iter()
-                .map(|&id| (Target::Node(id), self.nodes.get(id).addr.clone()))
+                .map(|&id| (Target::Node(id), self.names.addr(id)))
                 .collect(),
         }
     }
@@ -93,7 +94,7 @@ impl Layout<'_> {
         if let Some(s) = self.snapshot {
             for sh in &s.shards {
                 for &r in &sh.replicas {
-                    all.push((Target::Node(r), self.nodes.get(r).addr.clone()));
+                    all.push((Target::Node(r), self.names.addr(r)));
                 }
             }
         }
@@ -258,7 +259,7 @@ pub(crate) fn scan_request(cmd: &Cmd, node_cursor: u64) -> Vec<u8> {
 /// The topologies the fuzz oracle plans against: a ring of three nodes and a cluster of
 /// three shards.
 struct FuzzFixture {
-    nodes: Nodes,
+    nodes: crate::topology::addr::AddrList,
     ring: Topology,
     cluster: Topology,
     snapshot: Snapshot,
@@ -276,7 +277,7 @@ fn fuzz_fixture() -> Option<&'static FuzzFixture> {
                 "mode = \"cluster\"\nnodes = [\"10.0.0.1:1\"]",
             )
             .ok()?;
-            let nodes = Nodes::new(1);
+            let nodes = crate::topology::addr::AddrList::default();
             let view = crate::topology::cluster::parse::View {
                 shards: (0..3u16)
                     .map(|i| crate::topology::cluster::parse::ShardView {
@@ -312,7 +313,7 @@ pub(crate) fn fuzz_check(cmd: &Cmd) -> usize {
     for (topology, snapshot) in [(&f.ring, None), (&f.cluster, Some(&f.snapshot))] {
         let layout = Layout {
             topology,
-            nodes: &f.nodes,
+            names: &f.nodes,
             hash_tags: Some(*b"{}"),
             snapshot,
         };
@@ -341,7 +342,7 @@ mod tests {
 
     struct Fixture {
         topology: Topology,
-        nodes: Nodes,
+        nodes: crate::topology::addr::AddrList,
         tags: Option<[u8; 2]>,
     }
 
@@ -352,7 +353,7 @@ mod tests {
                 b = b.node(&format!("127.0.0.1:{}", 7001 + i));
             }
             let config = b.build().unwrap();
-            let nodes = Nodes::new(1);
+            let nodes = crate::topology::addr::AddrList::default();
             let topology = Topology::from_config(&config, &nodes).unwrap();
             Fixture {
                 topology,
@@ -367,7 +368,7 @@ mod tests {
                 .node("127.0.0.1:7000")
                 .build()
                 .unwrap();
-            let nodes = Nodes::new(1);
+            let nodes = crate::topology::addr::AddrList::default();
             let topology = Topology::from_config(&config, &nodes).unwrap();
             Fixture {
                 topology,
@@ -379,7 +380,7 @@ mod tests {
         fn layout(&self) -> Layout<'_> {
             Layout {
                 topology: &self.topology,
-                nodes: &self.nodes,
+                names: &self.nodes,
                 hash_tags: self.tags,
                 snapshot: None,
             }

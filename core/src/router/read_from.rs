@@ -6,9 +6,8 @@
 use smallvec::SmallVec;
 
 use crate::config::ReadFrom;
-use crate::topology::Target;
 use crate::topology::cluster::snapshot::{Shard, Snapshot};
-use crate::topology::nodes::NodeId;
+use crate::topology::target::{NodeId, Target};
 
 /// Candidate nodes, best first (inline: a shard rarely has more than a few nodes).
 pub(crate) type Candidates = SmallVec<[NodeId; 8]>;
@@ -152,7 +151,7 @@ mod tests {
     fn ejected_nodes_go_last_and_replica_only_can_be_empty() {
         let mut out = Candidates::new();
         let snap = {
-            let nodes = crate::topology::nodes::Nodes::new(1);
+            let nodes = crate::topology::addr::AddrList::default();
             let view = crate::topology::cluster::parse::View {
                 shards: vec![crate::topology::cluster::parse::ShardView {
                     ranges: vec![(0, 16383)],

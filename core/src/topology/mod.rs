@@ -1,99 +1,10 @@
-//! Topology: which nodes exist and where each key lives. A standalone shard set is a fixed
-//! node list with a placement table built once; a Redis Cluster is an immutable slot-map
-//! snapshot refreshed as the cluster changes. Both answer the router's two questions —
-//! which unit (node or slot) holds a key, and which targets make up the keyspace.
+//! Topology (pure: no sockets, no pools): which nodes exist and where each key lives.
+//! [`model::Topology`] is a fixed shard set or a Redis Cluster; `cluster` parses topology
+//! replies into immutable snapshots, chooses among several nodes' views and coordinates
+//! refreshes; [`target`] is the vocabulary (node ids, targets) the router and the engine
+//! share. The socket I/O of a refresh lives with execution (`exec::refresh`).
 
+pub(crate) mod addr;
 pub(crate) mod cluster;
-pub(crate) mod nodes;
-
-use crate::config::{Config, Mode};
-use crate::error::{Error, Result};
-use crate::hash::Placement;
-use crate::hash::slot::Slot;
-use crate::hash::tag::hashed_part;
-use nodes::{NodeId, Nodes};
-
-/// Where a request goes, resolved to a node at execution time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Target {
-    /// A fixed node.
-    Node(NodeId),
-    /// The shard serving a slot (primary or replica per the read policy).
-    Slot(u16),
-    /// The primary of the shard serving a slot (fan-outs to every primary).
-    PrimaryOf(u16),
-    /// Any node (keyless commands).
-    Any,
-}
-
-/// A fixed shard set with its placement.
-pub(crate) struct StaticTopology {
-    placement: Placement,
-    /// Node id of each configured node, in configuration order.
-    ids: Vec<NodeId>,
-}
-
-/// The topology of one core.
-pub(crate) enum Topology {
-    /// ring_hash, maglev, ketama, modula, jump.
-    Static(StaticTopology),
-    /// Redis Cluster.
-    Cluster(cluster::ClusterTopology),
-}
-
-impl Topology {
-    pub(crate) fn from_config(config: &Config, nodes: &Nodes) -> Result<Topology> {
-        if config.mode() == Mode::Cluster {
-            return Ok(Topology::Cluster(cluster::ClusterTopology::new(config)));
-        }
-        let placement =
-            Placement::build(config).ok_or_else(|| Error::config("mode", "no placement"))?;
-        if config.nodes().len() > usize::from(u16::MAX) {
-            return Err(Error::config("nodes", "more than 65535 nodes"));
-        }
-        let mut ids = Vec::with_capacity(config.nodes().len());
-        for (i, n) in config.nodes().iter().enumerate() {
-            let id = nodes
-                .intern(&n.addr)
-                .map_err(|e| Error::config(&format!("nodes[{i}].addr"), e.message()))?;
-            if ids.contains(&id) {
-                return Err(Error::config(
-                    &format!("nodes[{i}].addr"),
-                    "the same node as an earlier entry",
-                ));
-            }
-            ids.push(id);
-        }
-        Ok(Topology::Static(StaticTopology { placement, ids }))
-    }
-
-    /// The cluster topology, in cluster mode.
-    #[inline]
-    pub(crate) fn cluster(&self) -> Option<&cluster::ClusterTopology> {
-        match self {
-            Topology::Cluster(c) => Some(c),
-            Topology::Static(_) => None,
-        }
-    }
-
-    /// The unit (node in standalone modes, slot in cluster mode) of a key.
-    #[inline]
-    pub(crate) fn unit_of(&self, key: &[u8], hash_tags: Option<[u8; 2]>) -> Target {
-        match self {
-            // One node: every placement maps every key to it, no hashing needed.
-            Topology::Static(s) if s.ids.len() == 1 => Target::Node(s.ids[0]),
-            Topology::Static(s) => {
-                Target::Node(s.ids[s.placement.locate(hashed_part(key, hash_tags))])
-            }
-            Topology::Cluster(_) => Target::Slot(Slot::of(hashed_part(key, Some(*b"{}"))).get()),
-        }
-    }
-
-    /// Configured node ids (standalone modes).
-    pub(crate) fn static_nodes(&self) -> &[NodeId] {
-        match self {
-            Topology::Static(s) => &s.ids,
-            Topology::Cluster(_) => &[],
-        }
-    }
-}
+pub(crate) mod model;
+pub(crate) mod target;

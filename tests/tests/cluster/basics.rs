@@ -167,10 +167,17 @@ fn a_dead_seed_does_not_block_and_old_topologies_are_refreshed_lazily() {
     let c = shardis::Client::new(config).unwrap();
     assert!(c.query(["SET", "seeded", "1"]).unwrap().is_ok());
     assert_eq!(c.stats().cluster.refreshes.get("initial"), Some(&1));
-    // Older than refresh.interval: the next call refreshes (lazily, no background thread).
+    // Older than refresh.interval: the next call starts a refresh (lazily: no timer; on a
+    // background thread, so the call itself does not wait for it).
     std::thread::sleep(Duration::from_millis(400));
     assert!(!c.stats().cluster.refreshes.contains_key("interval"));
     c.query(["GET", "seeded"]).unwrap();
+    let waited = std::time::Instant::now();
+    while !c.stats().cluster.refreshes.contains_key("interval")
+        && waited.elapsed() < Duration::from_secs(2)
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert_eq!(c.stats().cluster.refreshes.get("interval"), Some(&1));
     // A failover with no keyed traffic is seen by the next call (F3).
     let owner = cluster.primary_of_slot(keyslot(&cluster, "seeded"));

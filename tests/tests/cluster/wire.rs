@@ -131,6 +131,9 @@ fn error_classes_are_retried_bounded_and_plain_errors_sent_once() {
             .copied()
             .unwrap_or(0)
     };
+    // Every refresh obeys the rate limit (one per ~100 ms), urgent ones too: let the
+    // refreshes the CLUSTERDOWN/MASTERDOWN replies above started age out first.
+    std::thread::sleep(Duration::from_millis(150));
     let before = topology_refreshes(&c);
     assert!(c.query(["SET", "k-readonly", "v"]).unwrap().is_ok());
     assert_eq!(topology_refreshes(&c) - before, 1);
@@ -162,6 +165,14 @@ fn error_classes_are_retried_bounded_and_plain_errors_sent_once() {
         c.query(["GET", "k-moved"]).unwrap(),
         Value::Bulk(b"fromB".to_vec())
     );
+    // The MOVED started a refresh in the background: let it land before counting.
+    let waited = Instant::now();
+    while !c.stats().cluster.refreshes.contains_key("moved")
+        && waited.elapsed() < Duration::from_secs(2)
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(20));
     let refreshes_before_ask: u64 = c.stats().cluster.refreshes.values().sum();
     assert_eq!(
         c.query(["GET", "k-ask"]).unwrap(),
@@ -183,11 +194,19 @@ fn error_classes_are_retried_bounded_and_plain_errors_sent_once() {
     );
     assert!(c.stats().cluster.ask >= 1);
 
-    // A circular MOVED: one forced refresh, then a bounded error, not a loop.
-    let before = topology_refreshes(&c);
+    // A circular MOVED: one refresh (the first MOVED starts it in the background, the
+    // second would ask for it at once; the rate limit lets only one run), then a bounded
+    // error, not a loop.
+    std::thread::sleep(Duration::from_millis(150));
+    let all_refreshes = |c: &Client| c.stats().cluster.refreshes.values().sum::<u64>();
+    let before = all_refreshes(&c);
     let e = c.query(["GET", "k-circ"]).unwrap_err();
     assert!(e.message().contains("too many redirects"), "{e}");
-    assert_eq!(topology_refreshes(&c) - before, 1);
+    let waited = Instant::now();
+    while all_refreshes(&c) == before && waited.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(all_refreshes(&c) - before, 1, "{:?}", c.stats().cluster);
 
     // Malformed redirects are errors, not followed.
     for key in ["k-badmoved", "k-badmoved2"] {

@@ -1,126 +1,12 @@
-//! Redis Cluster topology: seeds, the current [`snapshot::Snapshot`] (swapped atomically),
-//! and the refresh coordination — one refresh in flight per process, rate-limited with
-//! jitter, triggered by age, MOVED, connection failures, uncovered slots, or replies that
-//! mean the topology changed.
+//! Redis Cluster topology, pure: [`parse`] turns `CLUSTER SHARDS`/`SLOTS` replies into
+//! views, [`choose`] picks among several nodes' views and orders the nodes a refresh asks,
+//! [`snapshot`] is the immutable slot map, and [`state`] holds the live snapshot and the
+//! refresh coordination.
 
+pub(crate) mod choose;
 pub(crate) mod parse;
-pub(crate) mod refresh;
 pub(crate) mod snapshot;
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
-
-use arc_swap::ArcSwap;
-
-use crate::config::{Config, RefreshConfig};
-use crate::process;
-use snapshot::Snapshot;
-
-/// Minimum time between two refreshes of one process (Envoy's `redirect_refresh_interval`
-/// is 5 s; a failover settles in about a second, so refreshing more often than every 100 ms
-/// only adds load — F11, refresh storms).
-pub(crate) const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(100);
-/// How many nodes a refresh asks (their views are compared).
-pub(crate) const REFRESH_FANOUT: usize = 3;
-
-/// The cluster topology of one core.
-pub(crate) struct ClusterTopology {
-    pub seeds: Vec<String>,
-    pub snapshot: ArcSwap<Snapshot>,
-    pub settings: RefreshConfig,
-    /// 0: free; otherwise `generation + 1` of the refreshing process (a forked child
-    /// ignores a parent's in-flight refresh).
-    in_flight: AtomicU64,
-    /// Earliest next refresh, in µs since `started`.
-    next_allowed_us: AtomicU64,
-    started: Instant,
-    pub moved_since_refresh: AtomicU32,
-    pub failures_since_refresh: AtomicU32,
-    /// The servers do not know `CLUSTER SHARDS` (Redis < 7): use `CLUSTER SLOTS`.
-    pub use_slots: AtomicBool,
-}
-
-impl ClusterTopology {
-    pub(crate) fn new(config: &Config) -> ClusterTopology {
-        ClusterTopology {
-            seeds: config.nodes().iter().map(|n| n.addr.clone()).collect(),
-            snapshot: ArcSwap::from_pointee(Snapshot::empty()),
-            settings: config.refresh,
-            in_flight: AtomicU64::new(0),
-            next_allowed_us: AtomicU64::new(0),
-            started: Instant::now(),
-            moved_since_refresh: AtomicU32::new(0),
-            failures_since_refresh: AtomicU32::new(0),
-            use_slots: AtomicBool::new(false),
-        }
-    }
-
-    /// The current snapshot.
-    #[inline]
-    pub(crate) fn current(&self) -> Arc<Snapshot> {
-        self.snapshot.load_full()
-    }
-
-    fn now_us(&self) -> u64 {
-        self.started.elapsed().as_micros() as u64
-    }
-
-    /// Is a refresh allowed now (rate limit)?
-    pub(crate) fn refresh_allowed(&self) -> bool {
-        self.now_us() >= self.next_allowed_us.load(Ordering::Relaxed)
-    }
-
-    /// Try to become the one refresher. `None` if another thread of this process is
-    /// refreshing (or the rate limit says wait, unless `urgent`).
-    pub(crate) fn begin_refresh(&self, urgent: bool) -> Option<RefreshGuard<'_>> {
-        if !urgent && !self.refresh_allowed() {
-            return None;
-        }
-        let me = process::generation() + 1;
-        let current = self.in_flight.load(Ordering::Acquire);
-        if current == me {
-            return None;
-        }
-        // `current` is 0 (free) or a parent process's marker (stale after fork).
-        self.in_flight
-            .compare_exchange(current, me, Ordering::AcqRel, Ordering::Relaxed)
-            .ok()
-            .map(|_| RefreshGuard { topology: self })
-    }
-
-    /// Is the snapshot older than `refresh.interval` at `now`?
-    #[inline]
-    pub(crate) fn is_stale(&self, snapshot: &Snapshot, now: Instant) -> bool {
-        match self.settings.interval {
-            Some(interval) => now.saturating_duration_since(snapshot.taken_at) >= interval,
-            None => false,
-        }
-    }
-
-    fn finished(&self) {
-        // Jitter ±20 % so many processes that saw the same event do not refresh in step.
-        let base = MIN_REFRESH_INTERVAL.as_micros() as u64;
-        let jitter = (self.now_us() ^ u64::from(std::process::id()).wrapping_mul(0x9E37_79B9))
-            % (base * 2 / 5);
-        self.next_allowed_us
-            .store(self.now_us() + base * 4 / 5 + jitter, Ordering::Relaxed);
-        self.moved_since_refresh.store(0, Ordering::Relaxed);
-        self.failures_since_refresh.store(0, Ordering::Relaxed);
-    }
-}
-
-/// Held while refreshing; releases the in-flight marker on drop.
-pub(crate) struct RefreshGuard<'a> {
-    topology: &'a ClusterTopology,
-}
-
-impl Drop for RefreshGuard<'_> {
-    fn drop(&mut self) {
-        self.topology.finished();
-        self.topology.in_flight.store(0, Ordering::Release);
-    }
-}
+pub(crate) mod state;
 
 /// Fuzz oracle for topology parsing (see `crate::fuzzing::cluster_topology`).
 pub(crate) fn fuzz_check_view(reply: &crate::reply::Value, slots: bool, host: &str) -> usize {
@@ -137,7 +23,7 @@ pub(crate) fn fuzz_check_view(reply: &crate::reply::Value, slots: bool, host: &s
         }
         for addr in std::iter::once(&shard.primary).chain(&shard.replicas) {
             assert!(
-                crate::topology::nodes::normalize(addr).is_ok(),
+                crate::topology::addr::normalize(addr).is_ok(),
                 "unusable address {addr:?}"
             );
         }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::parse::View;
 use crate::error::Result;
 use crate::hash::slot::SLOT_COUNT;
-use crate::topology::nodes::{NodeId, Nodes};
+use crate::topology::target::{NodeId, NodeNames};
 
 const UNCOVERED: u16 = u16::MAX;
 
@@ -41,15 +41,15 @@ impl Snapshot {
     }
 
     /// Build from a parsed view, interning every address.
-    pub(crate) fn from_view(view: &View, epoch: u64, nodes: &Nodes) -> Result<Snapshot> {
+    pub(crate) fn from_view(view: &View, epoch: u64, names: &dyn NodeNames) -> Result<Snapshot> {
         let mut snap = Snapshot::empty();
         snap.epoch = epoch;
         for s in &view.shards {
-            let primary = nodes.intern(&s.primary)?;
+            let primary = names.intern(&s.primary)?;
             let replicas = s
                 .replicas
                 .iter()
-                .map(|r| nodes.intern(r))
+                .map(|r| names.intern(r))
                 .collect::<Result<Vec<_>>>()?;
             let first_slot = s.ranges.iter().map(|r| r.0).min().unwrap_or(0);
             let index = snap.shards.len() as u16;
@@ -82,6 +82,18 @@ impl Snapshot {
             }
         }
         self.shards = order.into_iter().map(|i| self.shards[i].clone()).collect();
+    }
+
+    /// Every node the snapshot names (primaries and replicas), sorted.
+    pub(crate) fn node_ids(&self) -> Vec<NodeId> {
+        let mut ids: Vec<NodeId> = self
+            .shards
+            .iter()
+            .flat_map(|s| std::iter::once(s.primary).chain(s.replicas.iter().copied()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
     }
 
     /// True before the first successful refresh.
@@ -158,6 +170,7 @@ impl Snapshot {
 mod tests {
     use super::super::parse::ShardView;
     use super::*;
+    use crate::topology::target::NodeNames;
 
     fn view() -> View {
         View {
@@ -178,24 +191,24 @@ mod tests {
 
     #[test]
     fn slots_map_to_shards() {
-        let nodes = Nodes::new(1);
+        let nodes = crate::topology::addr::AddrList::default();
         let s = Snapshot::from_view(&view(), 3, &nodes).unwrap();
         assert!(s.fully_covered());
         let a = s.shard_of(100).unwrap();
-        assert_eq!(nodes.get(a.primary).addr, "h:1");
-        assert_eq!(nodes.get(a.replicas[0]).addr, "h:3");
-        assert_eq!(nodes.get(s.shard_of(16383).unwrap().primary).addr, "h:2");
+        assert_eq!(nodes.addr(a.primary), "h:1");
+        assert_eq!(nodes.addr(a.replicas[0]), "h:3");
+        assert_eq!(nodes.addr(s.shard_of(16383).unwrap().primary), "h:2");
         assert_eq!(s.epoch, 3);
     }
 
     #[test]
     fn moved_patches_one_slot() {
-        let nodes = Nodes::new(1);
+        let nodes = crate::topology::addr::AddrList::default();
         let s = Snapshot::from_view(&view(), 1, &nodes).unwrap();
-        let h2 = nodes.find("h:2").unwrap();
+        let h2 = nodes.intern("h:2").unwrap();
         let p = s.with_slot_owner(5, h2);
         assert_eq!(p.shard_of(5).unwrap().primary, h2);
-        assert_eq!(nodes.get(p.shard_of(4).unwrap().primary).addr, "h:1");
+        assert_eq!(nodes.addr(p.shard_of(4).unwrap().primary), "h:1");
         // A new node from MOVED becomes its own shard.
         let h9 = nodes.intern("h:9").unwrap();
         let q = p.with_slot_owner(7, h9);

@@ -1,8 +1,14 @@
 //! Errors: one [`Error`] type with a [`ErrorKind`] that bindings map once onto
-//! their exception trees / result codes. Retry decisions are made from the
-//! kind (see `exec::retry`), never by parsing messages.
+//! their exception trees / result codes. Server error replies carry a typed
+//! [`ServerCode`], classified once where the reply is parsed (`code`); the one failure
+//! decision (`exec::decide`) works from kinds and codes, never by parsing messages.
+
+mod code;
 
 use std::fmt;
+
+pub(crate) use code::fuzz_check_redirect;
+pub use code::{RedirectTarget, ServerCode};
 
 /// What went wrong, in terms a caller can act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,6 +87,7 @@ pub struct Error {
     message: String,
     node: Option<String>,
     cause: Option<ErrorKind>,
+    code: Option<ServerCode>,
 }
 
 /// `Result` with shardis' [`Error`].
@@ -94,6 +101,27 @@ impl Error {
             message: message.into(),
             node: None,
             cause: None,
+            code: None,
+        }
+    }
+
+    /// An error reply from the server at `node` (host `answering_host`), classified once:
+    /// a [`ServerCode`] for error replies, or a protocol error naming the node for a
+    /// redirect that cannot be followed.
+    pub(crate) fn from_reply(message: String, answering_host: &str, node: &str) -> Self {
+        match code::classify(&message, answering_host) {
+            Ok(code) => Error {
+                kind: ErrorKind::Server,
+                message,
+                node: Some(node.to_owned()),
+                cause: None,
+                code: Some(code),
+            },
+            Err(why) => Error::new(
+                ErrorKind::Protocol,
+                format!("cannot follow redirect: {why}"),
+            )
+            .with_node(node),
         }
     }
 
@@ -127,6 +155,7 @@ impl Error {
             ),
             node: self.node,
             cause: Some(cause),
+            code: None,
         }
     }
 
@@ -153,6 +182,11 @@ impl Error {
     /// True for timeouts, including an indeterminate write that timed out.
     pub fn is_timeout(&self) -> bool {
         self.kind == ErrorKind::Timeout || self.cause == Some(ErrorKind::Timeout)
+    }
+
+    /// For an error reply from a server: its typed code (redirects with their target).
+    pub fn server_code(&self) -> Option<&ServerCode> {
+        self.code.as_ref()
     }
 
     /// For [`ErrorKind::Server`]: the error code, the first word of the reply (`"WRONGTYPE"`).
@@ -190,6 +224,24 @@ mod tests {
         let e = Error::new(ErrorKind::Server, "WRONGTYPE Operation against a key");
         assert_eq!(e.code(), Some("WRONGTYPE"));
         assert_eq!(Error::new(ErrorKind::Io, "x").code(), None);
+    }
+
+    #[test]
+    fn replies_are_classified_once_and_bad_redirects_are_protocol_errors() {
+        let moved = Error::from_reply("MOVED 5 :7001".into(), "10.0.0.1", "10.0.0.1:7000");
+        assert_eq!(moved.kind(), ErrorKind::Server);
+        assert_eq!(
+            moved.server_code(),
+            Some(&ServerCode::Moved(RedirectTarget {
+                slot: 5,
+                addr: "10.0.0.1:7001".into()
+            }))
+        );
+        let bad = Error::from_reply("MOVED 1 127.0:3333".into(), "h", "h:1");
+        assert_eq!(bad.kind(), ErrorKind::Protocol);
+        assert_eq!(bad.node(), Some("h:1"));
+        assert!(bad.message().contains("127.0:3333"), "{bad}");
+        assert_eq!(bad.server_code(), None);
     }
 
     #[test]

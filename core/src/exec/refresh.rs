@@ -1,0 +1,294 @@
+//! Topology refresh I/O (cluster mode): ask up to [`REFRESH_FANOUT`] nodes (known primaries
+//! first, then replicas, then the seeds — ejected nodes last) for `CLUSTER SHARDS` (or
+//! `CLUSTER SLOTS`) and `CLUSTER INFO` in one round trip each, keep the view with the
+//! highest epoch (the majority among equals), store it, and drop from the node table the
+//! nodes it no longer names. Each node gets at most the connect timeout, so a stalled node
+//! cannot hold a refresh for a whole call deadline.
+//!
+//! Who waits: the first load (nothing to route with) and a request that cannot progress
+//! without a new view run it on the calling thread ([`now`]); everything else — periodic
+//! refreshes, and those that redirects or failures ask for — runs on a short-lived
+//! background thread ([`in_background`]), so no read that has a live node waits for it.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::command::write_command;
+use crate::conn::connection::Conn;
+use crate::core::Core;
+use crate::error::{Error, ErrorKind, Result};
+use crate::stats::RefreshReason;
+use crate::topology::cluster::choose::{choose, refresh_order};
+use crate::topology::cluster::parse::{self, View};
+use crate::topology::cluster::snapshot::Snapshot;
+use crate::topology::cluster::state::ClusterTopology;
+use crate::topology::target::{NodeId, NodeNames};
+
+/// How many nodes a refresh asks (their views are compared).
+pub(crate) const REFRESH_FANOUT: usize = 3;
+
+fn request(use_slots: bool) -> Vec<u8> {
+    let mut buf = Vec::new();
+    if use_slots {
+        write_command(&mut buf, &[b"CLUSTER", b"SLOTS"]);
+    } else {
+        write_command(&mut buf, &[b"CLUSTER", b"SHARDS"]);
+    }
+    write_command(&mut buf, &[b"CLUSTER", b"INFO"]);
+    buf
+}
+
+/// One node's answer: its view and epoch, or a connection-level error.
+fn read_answer(
+    conn: &mut Conn,
+    host: &str,
+    use_slots: bool,
+    deadline: Instant,
+) -> Result<std::result::Result<(u64, View), Error>> {
+    let topo = conn.recv(deadline)?;
+    let info = conn.recv(deadline)?;
+    let epoch = info.as_ref().map(parse::current_epoch).unwrap_or(0);
+    Ok(topo.and_then(|v| {
+        if use_slots {
+            parse::parse_slots(&v, host)
+        } else {
+            parse::parse_shards(&v, host)
+        }
+        .map(|view| (epoch, view))
+    }))
+}
+
+/// Refresh the cluster topology on the calling thread, unless another thread of this
+/// process is refreshing or the rate limit says wait; `ask_first` is a node known to have a
+/// newer view than the snapshot. `Ok(true)` when a new snapshot was stored.
+pub(crate) fn now(
+    core: &Core,
+    reason: RefreshReason,
+    ask_first: Option<NodeId>,
+    deadline: Instant,
+) -> Result<bool> {
+    let Some(cluster) = core.topology.cluster() else {
+        return Ok(false);
+    };
+    let Some(_guard) = cluster.begin_refresh() else {
+        return Ok(false);
+    };
+    let current = cluster.current();
+    let mut last_error = Error::new(ErrorKind::Connect, "no cluster node could be reached");
+    let seeds: Vec<NodeId> = cluster
+        .seeds
+        .iter()
+        .filter_map(|s| core.nodes.intern(s).ok())
+        .collect();
+    let view = core.nodes.view();
+    let candidates = refresh_order(
+        &current,
+        &seeds,
+        ask_first,
+        (core.next_random() % current.shards.len().max(1) as u64) as usize,
+        (core.next_random() % seeds.len().max(1) as u64) as usize,
+        |id| view.is_ejected(id),
+    );
+    drop(view);
+
+    // First use asks one node (the first that answers), as every cluster client does:
+    // a PHP-FPM fleet starts hundreds of workers at once, and a stale first view corrects
+    // itself through MOVED, which refreshes with the full fan-out. Later refreshes ask
+    // up to REFRESH_FANOUT nodes and keep the newest (majority) view.
+    let fanout = if reason == RefreshReason::Initial {
+        1
+    } else {
+        REFRESH_FANOUT
+    };
+    let mut answers = Vec::new();
+    let mut tried = 0;
+    for width in [fanout, REFRESH_FANOUT] {
+        if !answers.is_empty() || tried >= candidates.len() {
+            break;
+        }
+        let (got, used) = ask_topology(
+            core,
+            cluster,
+            &candidates[tried..],
+            width,
+            deadline,
+            &mut last_error,
+        );
+        answers = got;
+        tried += used;
+    }
+    let Some((epoch, view)) = choose(answers) else {
+        core.stats
+            .cluster
+            .refresh_failures
+            .fetch_add(1, Ordering::Relaxed);
+        return Err(last_error);
+    };
+    let snapshot = Snapshot::from_view(&view, epoch, &core.nodes)?;
+    let mut keep = snapshot.node_ids();
+    keep.extend_from_slice(&seeds);
+    keep.sort_unstable();
+    keep.dedup();
+    cluster.snapshot.store(Arc::new(snapshot));
+    let removed = core.nodes.retain(&keep);
+    core.stats
+        .cluster
+        .nodes_removed
+        .fetch_add(removed as u64, Ordering::Relaxed);
+    core.stats.cluster.refreshed(reason);
+    Ok(true)
+}
+
+/// Refresh on a short-lived background thread, if the rate limit allows one now and none
+/// is running; nobody waits for it (calls pick the new snapshot up when it lands).
+pub(crate) fn in_background(core: &Core, reason: RefreshReason) {
+    let Some(cluster) = core.topology.cluster() else {
+        return;
+    };
+    if !cluster.refresh_allowed() || cluster.refresh_in_flight() {
+        return;
+    }
+    let Some(handle) = core.handle() else { return };
+    let spawned = std::thread::Builder::new()
+        .name("shardis-refresh".into())
+        .spawn(move || {
+            let deadline = Instant::now() + handle.config.timeout;
+            let _ = now(&handle, reason, None, deadline);
+        });
+    if spawned.is_err() {
+        // No thread to be had (resource limits): the next call that needs a new view
+        // refreshes on its own thread.
+        core.stats
+            .cluster
+            .refresh_failures
+            .fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Send the topology request to up to `fanout` of `candidates` (skipping those that
+/// cannot be reached), then read every answer, each node within the connect timeout.
+/// Returns the answers and how many candidates were used up.
+fn ask_topology(
+    core: &Core,
+    cluster: &ClusterTopology,
+    candidates: &[NodeId],
+    fanout: usize,
+    deadline: Instant,
+    last_error: &mut Error,
+) -> (Vec<(u64, View)>, usize) {
+    let use_slots = cluster.use_slots.load(Ordering::Relaxed);
+    let mut answers = Vec::new();
+    let mut used = 0;
+    // Connect to up to `fanout` nodes, write to all, then read all.
+    let mut open = Vec::new();
+    for &id in candidates {
+        if open.len() >= fanout {
+            break;
+        }
+        used += 1;
+        let Some(node) = core.nodes.get(id) else {
+            continue;
+        };
+        let node_deadline = deadline.min(Instant::now() + core.config.connect_timeout);
+        let sent = node
+            .checkout(&core.settings, node_deadline)
+            .and_then(|(mut conn, _)| conn.send(&request(use_slots), node_deadline).map(|()| conn));
+        match sent {
+            Ok(conn) => open.push((node, conn, node_deadline)),
+            Err(e) => {
+                node.failed();
+                *last_error = e;
+            }
+        }
+    }
+    for (node, mut conn, node_deadline) in open {
+        let mut answer = read_answer(&mut conn, &node.host, use_slots, node_deadline);
+        if let Ok(Err(e)) = &answer
+            && e.kind() == ErrorKind::Server
+            && !use_slots
+        {
+            // Redis < 7: no CLUSTER SHARDS. Ask this node again with CLUSTER SLOTS.
+            cluster.use_slots.store(true, Ordering::Relaxed);
+            answer = conn
+                .send(&request(true), node_deadline)
+                .and_then(|()| read_answer(&mut conn, &node.host, true, node_deadline));
+        }
+        match answer {
+            Ok(Ok(a)) => {
+                node.health.success();
+                node.checkin(conn);
+                answers.push(a);
+            }
+            Ok(Err(e)) => {
+                node.checkin(conn);
+                *last_error = e;
+            }
+            Err(e) => {
+                node.failed();
+                *last_error = e;
+            }
+        }
+    }
+    (answers, used)
+}
+
+/// The current cluster snapshot: loaded on first use (waiting for another thread that is
+/// loading it); when older than `refresh.interval`, a background refresh is started and
+/// the current one still serves.
+pub(crate) fn snapshot(core: &Core, deadline: Instant) -> Result<Arc<Snapshot>> {
+    snapshot_at(core, None, deadline).map(|(s, _)| s)
+}
+
+/// [`snapshot`] with a recent clock reading (`None`: read the clock); the flag says whether
+/// this thread loaded it (the caller's clock reading is then stale).
+pub(crate) fn snapshot_at(
+    core: &Core,
+    now: Option<Instant>,
+    deadline: Instant,
+) -> Result<(Arc<Snapshot>, bool)> {
+    let Some(cluster) = core.topology.cluster() else {
+        return Err(Error::new(ErrorKind::Protocol, "not in cluster mode"));
+    };
+    let snap = cluster.current();
+    if !snap.is_empty() {
+        let now = now.unwrap_or_else(Instant::now);
+        if cluster.is_stale(&snap, now) {
+            in_background(core, RefreshReason::Interval);
+        }
+        return Ok((snap, false));
+    }
+    first_snapshot(core, cluster, deadline).map(|s| (s, true))
+}
+
+/// No topology yet: load it (or wait for the thread loading it) within the deadline.
+fn first_snapshot(
+    core: &Core,
+    cluster: &ClusterTopology,
+    deadline: Instant,
+) -> Result<Arc<Snapshot>> {
+    loop {
+        // Another thread may have loaded it while this one waited.
+        let snap = cluster.current();
+        if !snap.is_empty() {
+            return Ok(snap);
+        }
+        match now(core, RefreshReason::Initial, None, deadline) {
+            Ok(true) => return Ok(cluster.current()),
+            Ok(false) => {
+                let snap = cluster.current();
+                if !snap.is_empty() {
+                    return Ok(snap);
+                }
+                if Instant::now() >= deadline {
+                    return Err(Error::new(
+                        ErrorKind::Timeout,
+                        "timed out waiting for the cluster topology",
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
