@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo build --release --locked -p shardis -p shardis-examples -p shardis-php -p shardis-c
+cargo build --release --locked -p shardis-cli -p shardis-examples -p shardis-php -p shardis-c
 # The C example (scenario S2), built against the installed library through pkg-config.
 cprefix="$PWD/target/c-prefix"
 bash scripts/install-c.sh "$cprefix" >/dev/null

@@ -336,3 +336,55 @@ fn parse_any_detects_the_format() {
         Mode::Modula
     );
 }
+
+/// `(username, password)` of a URL config.
+fn url_auth(url: &str) -> (Option<String>, String) {
+    let c = Config::from_url(url).unwrap();
+    let auth = c.auth.unwrap();
+    (auth.username, auth.password.expose().to_owned())
+}
+
+#[test]
+fn url_user_info_is_percent_decoded_and_plus_is_literal() {
+    // RFC 3986 user-info has no form-encoding rule: `+` is a `+` (redis-py's `unquote`).
+    assert_eq!(url_auth("redis://:pa+ss@h:1").1, "pa+ss");
+    assert_eq!(url_auth("redis://:pa%2Bss@h:1").1, "pa+ss");
+    assert_eq!(url_auth("redis://:pa%2bss@h:1").1, "pa+ss");
+    assert_eq!(url_auth("redis://:p%40ss@h:1").1, "p@ss");
+    assert_eq!(url_auth("redis://:pa%20ss@h:1").1, "pa ss");
+    assert_eq!(url_auth("redis://:%C3%A9t%C3%A9@h:1").1, "été");
+    assert_eq!(url_auth("redis://:a:b@h:1").1, "a:b");
+    assert_eq!(
+        url_auth("redis://app+ro%3A1:pw@h:1"),
+        (Some("app+ro:1".into()), "pw".into())
+    );
+}
+
+#[test]
+fn url_bad_percent_escapes_are_config_errors_naming_the_key() {
+    for (url, key) in [
+        ("redis://:MARKERPW%zz@h:1", "url.password"),
+        ("redis://:MARKERPW%4@h:1", "url.password"),
+        ("redis://:MARKERPW%@h:1", "url.password"),
+        ("redis://:MARKERPW%+1@h:1", "url.password"),
+        ("redis://:MARKERPW%ff@h:1", "url.password"),
+        ("redis://MARKERPW%zz:pw@h:1", "url.username"),
+        ("redis://h:1?persistent_id=a%zz", "persistent_id"),
+        ("redis://h:1?persistent_id=%C3", "persistent_id"),
+    ] {
+        let e = Config::from_url(url).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{url}");
+        let msg = e.to_string();
+        assert!(msg.contains(&format!("{key}: ")), "{url}: {msg}");
+        assert!(msg.contains("percent-encoding"), "{url}: {msg}");
+        assert!(!msg.contains("MARKERPW"), "{url}: {msg}");
+    }
+}
+
+#[test]
+fn url_query_values_are_form_decoded() {
+    // Query strings follow form encoding, as redis-py's `parse_qs`: `+` is a space, `%2B` a
+    // `+`, escapes are decoded once (`%2520` is `%20`).
+    let c = Config::from_url("redis://h:1?persistent_id=a+b%2Bc%2520").unwrap();
+    assert_eq!(c.persistent_id(), Some("a b+c%20"));
+}

@@ -2,6 +2,7 @@
 //! `redis+cluster://…`. Several hosts do not fit a standard URL parser, so this small
 //! parser does the job; errors never echo the user-info part (it holds the password).
 
+use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
 use super::spec::ConfigSpec;
@@ -17,9 +18,15 @@ pub(super) fn looks_like_url(text: &str) -> bool {
         "rediss://",
         "rediss+cluster://",
         "valkey://",
+        "valkey+cluster://",
     ]
     .iter()
-    .any(|s| text.len() >= s.len() && text[..s.len()].eq_ignore_ascii_case(s))
+    // Bytes, not a `str` slice: the text may have a multi-byte character at that index.
+    .any(|s| {
+        text.as_bytes()
+            .get(..s.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(s.as_bytes()))
+    })
 }
 
 pub(super) fn parse(url: &str) -> Result<ConfigSpec> {
@@ -81,13 +88,13 @@ pub(super) fn parse(url: &str) -> Result<ConfigSpec> {
         };
         let mut auth = Map::new();
         let user = decode(user)
-            .map_err(|_| Error::config("url", "user name is not valid percent-encoding"))?;
+            .map_err(|_| Error::config("url.username", "not valid percent-encoding (UTF-8)"))?;
         if !user.is_empty() {
             auth.insert("username".into(), Value::String(user));
         }
         if let Some(p) = pass {
             let p = decode(p)
-                .map_err(|_| Error::config("url", "password is not valid percent-encoding"))?;
+                .map_err(|_| Error::config("url.password", "not valid percent-encoding (UTF-8)"))?;
             auth.insert("password".into(), Value::String(p));
         }
         obj.insert("auth".into(), Value::Object(auth));
@@ -106,14 +113,14 @@ pub(super) fn parse(url: &str) -> Result<ConfigSpec> {
 
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = decode(k).map_err(|_| {
+        let key = decode_query(k).map_err(|_| {
             Error::config(
                 "url",
                 format!("query key {k:?} is not valid percent-encoding"),
             )
         })?;
-        let raw =
-            decode(v).map_err(|_| Error::config(&key, "value is not valid percent-encoding"))?;
+        let raw = decode_query(v)
+            .map_err(|_| Error::config(&key, "value is not valid percent-encoding"))?;
         if key == "nodes" || key == "auth" || key.starts_with("auth.") {
             return Err(Error::config(
                 &key,
@@ -164,29 +171,32 @@ fn typed(key: &str, raw: String) -> Value {
     Value::String(raw)
 }
 
+/// Percent-decodes the user name or the password (RFC 3986 §2.1), as redis-py's `from_url`
+/// does with `unquote`: `%40` is `@`, `%2B` is `+`, and a `+` is a plain `+` (user-info has
+/// no form-encoding rule, so `redis://:pa+ss@h` authenticates as `pa+ss`). Stricter than
+/// `unquote`, which keeps a malformed escape as is: a `%` not followed by two hex digits, or
+/// bytes that are not UTF-8, are an error.
 fn decode(s: &str) -> std::result::Result<String, ()> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3).ok_or(())?;
-                let hex = std::str::from_utf8(hex).map_err(|_| ())?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| ())?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    let well_formed = s.split('%').skip(1).all(|escape| {
+        escape
+            .as_bytes()
+            .get(..2)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return Err(());
     }
-    String::from_utf8(out).map_err(|_| ())
+    percent_decode_str(s)
+        .decode_utf8()
+        .map(|text| text.into_owned())
+        .map_err(|_| ())
+}
+
+/// Decodes a query key or value. Query strings follow the form-encoding convention that
+/// redis-py's `from_url` reads with `parse_qs`: `+` is a space (`%2B` is a literal `+`), then
+/// percent-escapes are decoded once, with [`decode`]'s rules.
+fn decode_query(s: &str) -> std::result::Result<String, ()> {
+    decode(&s.replace('+', " "))
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ fn run(args: &[&str]) -> String {
     println!("$ shardis {}", args.join(" "));
     let out = Command::new(cli()).args(args).output().unwrap_or_else(|e| {
         panic!(
-            "cannot run {}: {e} (build it: cargo build --release -p shardis)",
+            "cannot run {}: {e} (build it: cargo build --release -p shardis-cli)",
             cli().display()
         )
     });
