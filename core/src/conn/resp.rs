@@ -49,8 +49,9 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Parsed, ProtocolError> {
     }
 }
 
-/// The smallest encoding of one element (`:0\r\n`): a lower bound per missing element.
-const MIN_ELEMENT: usize = 4;
+/// The smallest encoding of one element (`_\r\n`, `+\r\n`): a lower bound per missing
+/// element (an overestimate would leave a valid reply unparsed until the deadline).
+const MIN_ELEMENT: usize = 3;
 
 struct Parser<'a> {
     buf: &'a [u8],
@@ -122,6 +123,17 @@ impl Parser<'_> {
         let Some(&kind) = self.buf.get(self.pos) else {
             return Ok(None);
         };
+        // Judge the type byte before waiting for its line: a hostile or confused server that
+        // sends garbage without a newline gets a protocol error now, not after the deadline.
+        match kind {
+            // A RESP3 push frame is out-of-band data (pub/sub messages, client tracking
+            // invalidations), never the answer to a request: taking it as an array would
+            // hand the caller someone else's data (G4). Pub/sub will read push frames on its
+            // own connections, with its own entry point; a request connection rejects them.
+            b'>' => return Err(bad("unsolicited push frame where a reply was expected")),
+            b'+' | b'-' | b':' | b'$' | b'=' | b'*' | b'~' | b'%' | b'_' | b'#' | b',' | b'(' => {}
+            other => return Err(bad(format!("unknown reply type byte 0x{other:02x}"))),
+        }
         self.pos += 1;
         let Some(line) = self.line()? else {
             return Ok(None);
@@ -150,7 +162,7 @@ impl Parser<'_> {
                     Ok(Value::Bulk(self.buf[start..end].to_vec()))
                 }
             },
-            b'*' | b'~' | b'>' => match Parser::length(line, "array")? {
+            b'*' | b'~' => match Parser::length(line, "array")? {
                 None => Ok(Value::Nil),
                 Some(n) => {
                     let mut items = Vec::with_capacity(n.min(MAX_PREALLOC));
@@ -301,5 +313,85 @@ mod tests {
         }
         // A bulk's missing bytes are known exactly.
         assert_eq!(parse(b"$10\r\nabc").unwrap(), Parsed::Need(9));
+    }
+
+    fn error_of(bytes: &[u8]) -> String {
+        match parse(bytes) {
+            Err(ProtocolError(why)) => why,
+            Ok(other) => panic!("{:?} parsed as {other:?}", String::from_utf8_lossy(bytes)),
+        }
+    }
+
+    #[test]
+    fn push_frames_are_refused_on_a_request_connection() {
+        let push = b">3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n$5\r\nhello\r\n";
+        assert!(error_of(push).contains("unsolicited push frame"));
+        // Refused from its first byte (no waiting for the rest), and when followed by the
+        // real reply: the push must not be taken for the reply.
+        assert!(error_of(b">").contains("unsolicited push frame"));
+        assert!(error_of(&[&push[..], b"+OK\r\n"].concat()).contains("unsolicited push frame"));
+        // Nested in a reply it is just as wrong.
+        assert!(error_of(b"*2\r\n:1\r\n>1\r\n:2\r\n").contains("unsolicited push frame"));
+    }
+
+    #[test]
+    fn unknown_type_bytes_are_refused_before_a_newline_arrives() {
+        for garbage in [
+            &b"hello\r\n"[..],
+            b"h",
+            b"\x00\xff\x13\x80",
+            b"\r\n",
+            b" +OK\r\n",
+        ] {
+            assert!(
+                error_of(garbage).contains("unknown reply type byte"),
+                "{garbage:?}"
+            );
+        }
+        // A known type byte whose line never ends is refused once it is absurdly long.
+        let mut long = b"+".to_vec();
+        long.resize(64 * 1024 + 2, b'x');
+        assert!(error_of(&long).contains("64 KiB"));
+    }
+
+    #[test]
+    fn nesting_limit_is_exact() {
+        let nested = |levels: usize| [b"*1\r\n".repeat(levels), b":1\r\n".to_vec()].concat();
+        let deepest = nested(MAX_DEPTH);
+        assert!(matches!(one(&deepest), Ok(Value::Array(_))));
+        assert!(error_of(&nested(MAX_DEPTH + 1)).contains("nested deeper"));
+        assert!(error_of(&nested(1100)).contains("nested deeper"));
+        // Refused as soon as the limit is crossed, whatever follows.
+        assert!(error_of(&b"*1\r\n".repeat(MAX_DEPTH + 1)).contains("nested deeper"));
+        assert!(error_of(&b"%1\r\n".repeat(MAX_DEPTH + 1)).contains("nested deeper"));
+    }
+
+    #[test]
+    fn bulk_lengths_are_bounded_without_allocating_the_announced_size() {
+        assert!(error_of(b"$2147483647\r\n").contains("too large"));
+        assert!(error_of(format!("${}\r\n", MAX_BULK + 1).as_bytes()).contains("too large"));
+        assert!(error_of(format!("={}\r\n", MAX_BULK + 1).as_bytes()).contains("too large"));
+        // The largest accepted bulk only waits for its bytes.
+        assert_eq!(
+            parse(format!("${MAX_BULK}\r\nabc").as_bytes()).unwrap(),
+            Parsed::Need(MAX_BULK - 3 + 2)
+        );
+    }
+
+    #[test]
+    fn negative_lengths_other_than_minus_one_are_refused() {
+        for bad in [
+            &b"*-5\r\n"[..],
+            b"*-2\r\n",
+            b"~-3\r\n",
+            b"%-2\r\n",
+            b"$-2\r\n",
+            b"=-7\r\n",
+            b"*-9223372036854775807\r\n",
+        ] {
+            assert!(error_of(bad).contains("length"), "{bad:?}");
+        }
+        assert_eq!(one(b"%-1\r\n"), Ok(Value::Nil));
+        assert_eq!(one(b"~-1\r\n"), Ok(Value::Nil));
     }
 }

@@ -3,7 +3,9 @@
 mod commands;
 mod connections;
 mod keyspace;
+mod malformed;
 mod pipeline;
 mod registry;
 mod stats;
 mod table;
+mod transaction_failures;
