@@ -7,8 +7,8 @@ mod code;
 
 use std::fmt;
 
-pub(crate) use code::fuzz_check_redirect;
 pub use code::{RedirectTarget, ServerCode};
+pub(crate) use code::{fuzz_check_redirect, is_dns_name};
 
 /// What went wrong, in terms a caller can act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

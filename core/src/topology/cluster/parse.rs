@@ -1,7 +1,7 @@
 //! Parsing topology replies: `CLUSTER SHARDS` (Redis 7+), `CLUSTER SLOTS` (older servers)
 //! and `CLUSTER INFO`'s `cluster_current_epoch`, into a server-independent [`View`].
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, is_dns_name};
 use crate::reply::Value;
 
 /// One shard as a node reported it.
@@ -72,11 +72,14 @@ fn endpoint(
         .flatten()
         .find(|h| !h.is_empty() && h != "?")
         .unwrap_or_else(|| fallback_host.to_owned());
-    Ok(if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    })
+    // Only an IP address or a DNS name is an address to connect to (a reply naming
+    // `1r7/0.0.1` or `h,x` is refused whole; the previous snapshot keeps serving).
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(ip)) => Ok(format!("[{ip}]:{port}")),
+        Ok(std::net::IpAddr::V4(ip)) => Ok(format!("{ip}:{port}")),
+        Err(_) if is_dns_name(&host) => Ok(format!("{}:{port}", host.to_ascii_lowercase())),
+        Err(_) => Err(bad("node host is neither an IP address nor a DNS name")),
+    }
 }
 
 fn canonical(mut shards: Vec<ShardView>) -> View {
@@ -302,6 +305,34 @@ mod tests {
         assert_eq!(
             parse_slots(&reply, "10.0.0.9").unwrap().shards[0].primary,
             "10.0.0.9:7000"
+        );
+    }
+
+    #[test]
+    fn unusable_node_hosts_refuse_the_reply() {
+        for host in [
+            "1r7/0.0.1",
+            "127.0,0.1",
+            "1 7.0.0.1",
+            ",27.0.0.1",
+            "[::1",
+            "127.0",
+        ] {
+            let reply = Value::Array(vec![Value::Array(vec![
+                Value::Int(0),
+                Value::Int(16383),
+                Value::Array(vec![b(host), Value::Int(7000)]),
+            ])]);
+            assert!(parse_slots(&reply, "h").is_err(), "{host}");
+        }
+        let v6 = Value::Array(vec![Value::Array(vec![
+            Value::Int(0),
+            Value::Int(16383),
+            Value::Array(vec![b("0:0::1"), Value::Int(7000)]),
+        ])]);
+        assert_eq!(
+            parse_slots(&v6, "h").unwrap().shards[0].primary,
+            "[::1]:7000"
         );
     }
 
