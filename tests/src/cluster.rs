@@ -141,8 +141,24 @@ impl Cluster {
     }
 
     fn is_healthy(&self) -> bool {
+        self.is_healthy_except(&[])
+    }
+
+    /// As [`Cluster::wait_healthy`], ignoring the nodes at `down` (stopped on purpose): every
+    /// other node says `cluster_state:ok`, no other node is flagged failing, the views agree,
+    /// no slot is served by a node in `down` (a killed primary's replica has taken over), and
+    /// every running replica's link is up. False after `timeout`.
+    pub fn wait_healthy_except(&self, down: &[&str], timeout: Duration) -> bool {
+        wait_until(timeout, || self.is_healthy_except(down))
+    }
+
+    fn is_healthy_except(&self, down: &[&str]) -> bool {
         let mut views = Vec::new();
-        for n in &self.nodes {
+        for n in self
+            .nodes
+            .iter()
+            .filter(|n| !down.contains(&n.addr().as_str()))
+        {
             let Ok(info) = n.try_cmd(&["CLUSTER", "INFO"]) else {
                 return false;
             };
@@ -154,9 +170,10 @@ impl Cluster {
             };
             let lines = parse_nodes(&text(&nodes));
             if lines.iter().any(|l| {
-                l.flags
-                    .iter()
-                    .any(|f| f.contains("fail") || f == "handshake" || f == "noaddr")
+                !down.contains(&l.addr.as_str())
+                    && l.flags
+                        .iter()
+                        .any(|f| f.contains("fail") || f == "handshake" || f == "noaddr")
             }) {
                 return false;
             }
@@ -164,6 +181,9 @@ impl Cluster {
                 .iter()
                 .flat_map(|l| l.slots.iter().map(|s| (s.0, l.addr.clone())))
                 .collect();
+            if owners.iter().any(|(_, a)| down.contains(&a.as_str())) {
+                return false;
+            }
             owners.sort();
             views.push(owners);
             let Ok(repl) = n.try_cmd(&["INFO", "replication"]) else {
@@ -197,6 +217,89 @@ impl Cluster {
             }
         }
         out
+    }
+
+    /// The node at `addr`.
+    pub fn node(&self, addr: &str) -> &RedisServer {
+        &self.nodes[self.index_of(addr)]
+    }
+
+    /// The owner (`ip:port`) of every slot, indexed by slot, as the first reachable node
+    /// sees it (`""` for an uncovered slot). Call it on a healthy cluster.
+    pub fn slot_owners(&self) -> Vec<String> {
+        let mut owners = vec![String::new(); 16384];
+        for l in self.topology() {
+            for &(a, b) in &l.slots {
+                for slot in a..=b.min(16383) {
+                    owners[slot as usize] = l.addr.clone();
+                }
+            }
+        }
+        owners
+    }
+
+    /// Addresses of the primaries that serve slots, sorted.
+    pub fn primaries(&self) -> Vec<String> {
+        let mut p: Vec<String> = self.shards().into_keys().collect();
+        p.sort();
+        p
+    }
+
+    /// Wait until every replica has applied everything its primary had when polled (the
+    /// primaries' `master_repl_offset` first, then each replica's `slave_repl_offset`).
+    /// False after `timeout` (or while a node does not answer).
+    pub fn wait_replicated(&self, timeout: Duration) -> bool {
+        wait_until(timeout, || self.is_replicated())
+    }
+
+    fn is_replicated(&self) -> bool {
+        let field = |info: &str, name: &str| -> Option<String> {
+            info.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}:")))
+                .map(|v| v.trim().to_string())
+        };
+        let mut infos = Vec::new();
+        for n in &self.nodes {
+            match n.try_info("replication") {
+                Ok(i) => infos.push((n.port(), i)),
+                Err(_) => return false,
+            }
+        }
+        let mut primaries: HashMap<String, i64> = HashMap::new();
+        for (port, info) in &infos {
+            if field(info, "role").as_deref() == Some("master") {
+                let Some(off) = field(info, "master_repl_offset").and_then(|v| v.parse().ok())
+                else {
+                    return false;
+                };
+                primaries.insert(port.to_string(), off);
+            }
+        }
+        // Replicas read after their primaries: a caught-up replica is at least there.
+        for n in &self.nodes {
+            let Ok(info) = n.try_info("replication") else {
+                return false;
+            };
+            if field(&info, "role").as_deref() != Some("slave") {
+                continue;
+            }
+            if field(&info, "master_link_status").as_deref() != Some("up") {
+                return false;
+            }
+            let Some(primary) =
+                field(&info, "master_port").and_then(|p| primaries.get(&p).copied())
+            else {
+                return false;
+            };
+            let Some(off) = field(&info, "slave_repl_offset").and_then(|v| v.parse::<i64>().ok())
+            else {
+                return false;
+            };
+            if off < primary {
+                return false;
+            }
+        }
+        true
     }
 
     /// Addresses of all nodes.
@@ -319,6 +422,123 @@ impl Cluster {
             let _ = n.try_cmd(&["CLUSTER", "SETSLOT", &s, "NODE", &dst_id]);
         }
     }
+}
+
+/// Run `args` on `con`, panicking with `what` and the error.
+fn run_on(con: &mut redis::Connection, what: &str, args: &[&str]) -> Value {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c.query(con)
+        .unwrap_or_else(|e| panic!("{args:?} on {what}: {e}"))
+}
+
+impl Cluster {
+    /// Move every slot of `slots` that another primary serves to the primary at `to`, the
+    /// way `redis-cli --cluster reshard` does: `SETSLOT IMPORTING` on the target,
+    /// `MIGRATING` on the source, `MIGRATE … KEYS` in batches of `batch` keys (calling
+    /// `between` after each batch, so traffic meets half-moved slots), then
+    /// `SETSLOT … NODE` on the target, the source and every other primary. Returns the
+    /// number of keys moved.
+    pub fn migrate_slots(
+        &self,
+        slots: std::ops::RangeInclusive<u16>,
+        to: &str,
+        batch: usize,
+        mut between: impl FnMut(),
+    ) -> usize {
+        let owners = self.slot_owners();
+        let primaries = self.primaries();
+        assert!(primaries.iter().any(|p| p == to), "{to} is not a primary");
+        let mut cons: HashMap<String, redis::Connection> = primaries
+            .iter()
+            .map(|p| (p.clone(), self.node(p).connection()))
+            .collect();
+        let ids: HashMap<String, String> = primaries
+            .iter()
+            .map(|p| (p.clone(), self.node(p).node_id()))
+            .collect();
+        let port = self.node(to).port().to_string();
+        let batch = batch.max(1).to_string();
+        let mut moved = 0;
+        for slot in slots {
+            let from = owners[slot as usize].clone();
+            if from == to || from.is_empty() {
+                continue;
+            }
+            let s = slot.to_string();
+            let con = |cons: &mut HashMap<String, redis::Connection>, addr: &str| {
+                cons.remove(addr)
+                    .unwrap_or_else(|| panic!("{addr} is not a primary"))
+            };
+            let mut dst = con(&mut cons, to);
+            let mut src = con(&mut cons, &from);
+            run_on(
+                &mut dst,
+                to,
+                &["CLUSTER", "SETSLOT", &s, "IMPORTING", &ids[&from]],
+            );
+            run_on(
+                &mut src,
+                &from,
+                &["CLUSTER", "SETSLOT", &s, "MIGRATING", &ids[to]],
+            );
+            loop {
+                let keys: Vec<String> =
+                    match run_on(&mut src, &from, &["CLUSTER", "GETKEYSINSLOT", &s, &batch]) {
+                        Value::Array(a) => a.iter().map(text).collect(),
+                        _ => vec![],
+                    };
+                if keys.is_empty() {
+                    break;
+                }
+                let mut args = vec!["MIGRATE", "127.0.0.1", &port, "", "0", "5000", "KEYS"];
+                args.extend(keys.iter().map(String::as_str));
+                run_on(&mut src, &from, &args);
+                moved += keys.len();
+                between();
+            }
+            run_on(&mut dst, to, &["CLUSTER", "SETSLOT", &s, "NODE", &ids[to]]);
+            run_on(
+                &mut src,
+                &from,
+                &["CLUSTER", "SETSLOT", &s, "NODE", &ids[to]],
+            );
+            cons.insert(to.to_string(), dst);
+            cons.insert(from.clone(), src);
+            for (addr, c) in cons.iter_mut() {
+                if *addr != to && *addr != from {
+                    run_on(c, addr, &["CLUSTER", "SETSLOT", &s, "NODE", &ids[to]]);
+                }
+            }
+        }
+        moved
+    }
+}
+
+/// The cluster slot of `key` (CRC16/XMODEM of the key or of its non-empty `{hash tag}`,
+/// modulo 16384), as the server computes it.
+pub fn key_slot(key: &[u8]) -> u16 {
+    let mut k = key;
+    if let Some(open) = key.iter().position(|&b| b == b'{')
+        && let Some(len) = key[open + 1..].iter().position(|&b| b == b'}')
+        && len > 0
+    {
+        k = &key[open + 1..open + 1 + len];
+    }
+    let mut crc: u16 = 0;
+    for &b in k {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc & 0x3fff
 }
 
 impl RedisServer {

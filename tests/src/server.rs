@@ -77,6 +77,11 @@ impl RedisServer {
         panic!("redis-server did not start: {last_error}");
     }
 
+    /// The whole server log so far (every start of this server appends to it).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
+    }
+
     /// Last lines of the server log (for failure messages).
     pub fn log_tail(&self) -> String {
         log_tail(&self.dir)
@@ -211,6 +216,29 @@ impl RedisServer {
             self.options.password.as_deref(),
         );
         assert!(ready, "restart: {}", self.log_tail());
+    }
+
+    /// Graceful stop: SIGTERM (the server flushes its AOF / writes its RDB if configured and
+    /// exits), SIGKILL after `grace`. Start it again with [`RedisServer::restart`].
+    pub fn shutdown(&mut self, grace: Duration) {
+        self.process.terminate(grace);
+    }
+
+    /// One `INFO section` as text, or why not (down, loading…).
+    pub fn try_info(&self, section: &str) -> Result<String, String> {
+        match self.try_cmd(&["INFO", section])? {
+            Value::BulkString(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+            Value::VerbatimString { text, .. } => Ok(text),
+            other => Err(format!("INFO {section}: {other:?}")),
+        }
+    }
+
+    /// One `name:value` field of `INFO section`, if the server answers and has it.
+    pub fn info_field(&self, section: &str, name: &str) -> Option<String> {
+        let text = self.try_info(section).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .map(|v| v.trim().to_string())
     }
 
     /// Stop (SIGSTOP) / continue (SIGCONT) the process.
