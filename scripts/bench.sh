@@ -3,6 +3,8 @@
 #   bash scripts/bench.sh              core: routed GET/SET vs the redis crate on one node,
 #                                      with the scheduler's CPU placement, then all on CPU 0
 #   bash scripts/bench.sh --cluster    MGET of 100 / pipeline of 100 over a 3-primary cluster
+#   bash scripts/bench.sh --isolation  read latency per phase (kill -9, DEBUG SLEEP, CLIENT PAUSE)
+#                                      on a 3+3 cluster: the shards hit vs the others
 #   bash scripts/bench.sh --python     Python: shardis vs redis-py, RedisCluster, GLIDE, Envoy, twemproxy
 #   bash scripts/bench.sh --php        PHP-FPM: shardis vs predis, phpredis RedisCluster (plain and
 #                                      persistent + cache_slots) and phpredis through Envoy
@@ -12,7 +14,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 which="core"
 case "${1:-}" in
---cluster | --python | --php) which="${1#--}"; shift ;;
+--cluster | --isolation | --python | --php) which="${1#--}"; shift ;;
 esac
 cargo build --release --locked -p shardis-bench -p shardis-tests
 case "$which" in
@@ -22,6 +24,7 @@ core)
     target/release/bench-core --same-cpu "$@"
     ;;
 cluster) target/release/bench-cluster "$@" ;;
+isolation) target/release/bench-isolation "$@" ;;
 python)
     wheel=$(bash scripts/build-wheel.sh)
     .venv/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"

@@ -10,6 +10,7 @@ pub mod nutcracker;
 pub mod ports;
 pub mod process;
 pub mod proxy;
+pub mod reshape;
 pub mod server;
 
 pub use cluster::Cluster;

@@ -50,14 +50,32 @@ impl Health {
 
     /// A connection-level failure; returns true when this ejected the node.
     pub(crate) fn failure(&self) -> bool {
-        self.failure_at(now_ms())
+        self.failure_at(now_ms(), false)
     }
 
-    fn failure_at(&self, now: u64) -> bool {
+    /// The node let a request wait out its whole time budget (stalled: `DEBUG SLEEP`,
+    /// `CLIENT PAUSE`, SIGSTOP): ejected at once, since every further request sent there
+    /// would wait as long. Returns true when this ejected the node.
+    pub(crate) fn stalled(&self) -> bool {
+        self.failure_at(now_ms(), true)
+    }
+
+    /// Ejected now, or ejected before and not yet cleared by a success: a request sent
+    /// there is a probe and should not spend much of its caller's time.
+    #[inline]
+    pub(crate) fn is_suspect(&self) -> bool {
+        self.streak.load(Ordering::Relaxed) != 0
+    }
+
+    fn failure_at(&self, now: u64, at_once: bool) -> bool {
         let streak = self.streak.load(Ordering::Relaxed);
         let failures = self.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
-        // A failed probe (right after an ejection ended) ejects again at once.
-        let threshold = if streak > 0 { 1 } else { EJECT_AFTER_FAILURES };
+        // A failed probe (right after an ejection ended) or a stall ejects at once.
+        let threshold = if streak > 0 || at_once {
+            1
+        } else {
+            EJECT_AFTER_FAILURES
+        };
         if failures < threshold || self.ejected_until_ms.load(Ordering::Relaxed) > now {
             return false;
         }
@@ -98,13 +116,16 @@ mod tests {
     #[test]
     fn consecutive_failures_eject_and_the_time_doubles_on_repeat() {
         let h = Health::default();
-        assert!(!h.failure_at(1000));
-        assert!(!h.failure_at(1000));
-        assert!(h.failure_at(1000), "third consecutive failure ejects");
+        assert!(!h.failure_at(1000, false));
+        assert!(!h.failure_at(1000, false));
+        assert!(
+            h.failure_at(1000, false),
+            "third consecutive failure ejects"
+        );
         assert!(h.ejected_at(1000 + 499));
         assert!(!h.ejected_at(1000 + 500));
         // The probe after the ejection fails: ejected again at once, for twice as long.
-        assert!(h.failure_at(1600));
+        assert!(h.failure_at(1600, false));
         assert!(h.ejected_at(1600 + 999));
         assert!(!h.ejected_at(1600 + 1000));
         assert_eq!(h.ejections_total(), 2);
@@ -113,12 +134,29 @@ mod tests {
     #[test]
     fn success_resets_the_record() {
         let h = Health::default();
-        h.failure_at(0);
-        h.failure_at(0);
+        h.failure_at(0, false);
+        h.failure_at(0, false);
         h.success();
-        assert!(!h.failure_at(0), "the count restarted");
-        assert!(!h.failure_at(0));
-        assert!(h.failure_at(0));
+        assert!(!h.failure_at(0, false), "the count restarted");
+        assert!(!h.failure_at(0, false));
+        assert!(h.failure_at(0, false));
+    }
+
+    #[test]
+    fn a_stall_ejects_at_once_and_leaves_the_node_suspect_until_a_success() {
+        let h = Health::default();
+        assert!(!h.is_suspect());
+        assert!(h.failure_at(0, true), "one stall ejects");
+        assert!(h.ejected_at(499));
+        assert!(h.is_suspect());
+        h.success();
+        assert!(
+            h.is_suspect(),
+            "a success while still ejected does not clear it"
+        );
+        assert!(!h.ejected_at(500));
+        h.streak.store(0, Ordering::Relaxed);
+        assert!(!h.is_suspect());
     }
 
     #[test]
@@ -126,11 +164,11 @@ mod tests {
         let h = Health::default();
         let mut now = 0;
         for _ in 0..3 {
-            h.failure_at(now);
+            h.failure_at(now, false);
         }
         for _ in 0..20 {
             now += MAX_EJECTION.as_millis() as u64 + 1;
-            assert!(h.failure_at(now));
+            assert!(h.failure_at(now, false));
         }
         assert!(!h.ejected_at(now + MAX_EJECTION.as_millis() as u64));
     }

@@ -130,10 +130,15 @@ impl Node {
         self.health.success();
     }
 
-    /// A connection-level failure (connect, I/O, timeout, protocol) on this node.
-    pub(crate) fn failed(&self) {
+    /// A connection-level failure `e` (connect, I/O, timeout, protocol) on this node; a
+    /// timeout means the node stalled (ejected at once).
+    pub(crate) fn failed_with(&self, e: &crate::error::Error) {
         self.counters.error();
-        self.health.failure();
+        if e.kind() == crate::error::ErrorKind::Timeout {
+            self.health.stalled();
+        } else {
+            self.health.failure();
+        }
     }
 
     /// This node's stats.

@@ -53,6 +53,8 @@ pub(crate) struct Attempt {
     pub refreshed: bool,
     /// A MOVED names the node that answered it (a stale view on the answering node).
     pub moved_to_self: bool,
+    /// The call's deadline has not passed (a timeout was the node's own, shorter budget).
+    pub time_left: bool,
 }
 
 /// What to do with the request.
@@ -120,9 +122,16 @@ pub(crate) fn decide(failure: Failure<'_>, attempt: &Attempt) -> Decision {
 
 fn after_reply(code: &ServerCode, a: &Attempt) -> Decision {
     use Refresh::{Counted, No, Now, Soon};
-    // A read that has somewhere else to go moves on at once; anything else waits a little
-    // for the cluster to settle.
-    let read_moves_on = a.readonly && a.has_alternative;
+    // A node that cannot serve now: a read goes to another candidate, at once if it has
+    // one; a write waits a little for the cluster to settle and goes to the slot's owner.
+    let not_now = Next::Retry {
+        to: if a.readonly {
+            RetryTo::Elsewhere
+        } else {
+            RetryTo::Reroute
+        },
+        backoff: !(a.readonly && a.has_alternative),
+    };
     match code {
         // Redirects and cluster replies mean nothing from standalone nodes: the answer.
         ServerCode::Moved(_)
@@ -153,28 +162,10 @@ fn after_reply(code: &ServerCode, a: &Attempt) -> Decision {
             },
             No,
         ),
-        ServerCode::Loading => decision(
-            Next::Retry {
-                to: if a.readonly {
-                    RetryTo::Elsewhere
-                } else {
-                    RetryTo::Reroute
-                },
-                backoff: !read_moves_on,
-            },
-            No,
-        ),
-        ServerCode::ClusterDown | ServerCode::MasterDown => decision(
-            Next::Retry {
-                to: if a.readonly {
-                    RetryTo::Elsewhere
-                } else {
-                    RetryTo::Reroute
-                },
-                backoff: !read_moves_on,
-            },
-            Soon(RefreshReason::Topology),
-        ),
+        ServerCode::Loading => decision(not_now, No),
+        ServerCode::ClusterDown | ServerCode::MasterDown => {
+            decision(not_now, Soon(RefreshReason::Topology))
+        }
         ServerCode::ReadOnly if !a.refreshed => decision(
             Next::Retry {
                 to: RetryTo::Reroute,
@@ -209,6 +200,11 @@ fn after_connection_failure(kind: ErrorKind, stage: Stage, a: &Attempt) -> Decis
     let counted = Counted(RefreshReason::Failures);
     match (stage, kind) {
         (Stage::Connect, ErrorKind::Connect) if may_retry => decision(retry, counted),
+        // The node did not connect or answer the handshake within its share of the time
+        // (stalled); nothing was sent and the call still has time: go elsewhere.
+        (Stage::Connect, ErrorKind::Timeout) if a.time_left && may_retry => {
+            decision(retry, counted)
+        }
         (Stage::Connect, ErrorKind::Auth) => decision(Next::Fail, No),
         (Stage::Connect, _) => decision(Next::Fail, counted),
         (Stage::Sent, ErrorKind::Io | ErrorKind::Timeout)
@@ -479,6 +475,18 @@ mod tests {
         assert_eq!(
             conn(ErrorKind::Timeout, Stage::Connect, cluster_write()).next,
             Next::Fail
+        );
+    }
+
+    #[test]
+    fn node_stalling_before_sending_retries_elsewhere_while_the_call_has_time() {
+        let with_time = Attempt {
+            time_left: true,
+            ..cluster_read()
+        };
+        assert_eq!(
+            conn(ErrorKind::Timeout, Stage::Connect, with_time),
+            decision(RETRY_ELSEWHERE, Refresh::Counted(RefreshReason::Failures))
         );
     }
 

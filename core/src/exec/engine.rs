@@ -248,30 +248,26 @@ pub(crate) fn run_jobs(core: &Core, jobs: &[Job<'_>], start: Start, deadline: In
             let now = round_clock.take().unwrap_or_else(Instant::now);
             let remaining = deadline.saturating_duration_since(now);
             // A read that has somewhere else to go does not spend the whole deadline on a
-            // stalled node.
+            // stalled node: half of what is left, and on a node that failed or stalled
+            // recently (a probe) no more than the connect timeout.
             let short = members
                 .iter()
                 .all(|&i| jobs[i].readonly && states[i].has_alternative);
-            let node_deadline = if short { now + remaining / 2 } else { deadline };
+            let node_deadline = match (short, node.health.is_suspect()) {
+                (false, _) => deadline,
+                (true, false) => now + remaining / 2,
+                (true, true) => now + (remaining / 2).min(core.config.connect_timeout),
+            };
             let pool = node.pool();
             match node.checkout_from(&pool, &core.settings, node_deadline, now) {
                 Err(e) => {
-                    node.failed();
-                    for &i in &members {
-                        let failure = Failure::Connection {
-                            kind: e.kind(),
-                            stage: Stage::Connect,
-                        };
-                        apply(
-                            core,
-                            &jobs[i],
-                            &mut states[i],
-                            node,
-                            e.clone(),
-                            failure,
-                            &mut between,
-                        );
-                    }
+                    let failed = NodeFailure {
+                        node,
+                        error: &e,
+                        stage: Stage::Connect,
+                        deadline,
+                    };
+                    failed.apply_to(core, jobs, &mut states, &members, &mut between);
                 }
                 Ok((mut conn, reused)) => {
                     if reused {
@@ -295,22 +291,13 @@ pub(crate) fn run_jobs(core: &Core, jobs: &[Job<'_>], start: Start, deadline: In
                             deadline: node_deadline,
                         }),
                         Err(e) => {
-                            node.failed();
-                            for &i in &members {
-                                let failure = Failure::Connection {
-                                    kind: e.kind(),
-                                    stage: Stage::Sent,
-                                };
-                                apply(
-                                    core,
-                                    &jobs[i],
-                                    &mut states[i],
-                                    node,
-                                    e.clone(),
-                                    failure,
-                                    &mut between,
-                                );
-                            }
+                            let failed = NodeFailure {
+                                node,
+                                error: &e,
+                                stage: Stage::Sent,
+                                deadline,
+                            };
+                            failed.apply_to(core, jobs, &mut states, &members, &mut between);
                         }
                     }
                 }
@@ -342,9 +329,15 @@ pub(crate) fn run_jobs(core: &Core, jobs: &[Job<'_>], start: Start, deadline: In
                         states[i].asking = false;
                         states[i].done = Some(Ok(v));
                     }
-                    Ok(Err(e)) => {
-                        reply_error(core, &jobs[i], &mut states[i], node, e, &mut between)
-                    }
+                    Ok(Err(e)) => reply_error(
+                        core,
+                        &jobs[i],
+                        &mut states[i],
+                        node,
+                        e,
+                        deadline,
+                        &mut between,
+                    ),
                     Err(e) => {
                         broken = Some((k, e));
                         break;
@@ -359,22 +352,13 @@ pub(crate) fn run_jobs(core: &Core, jobs: &[Job<'_>], start: Start, deadline: In
                 }
                 Some((k, e)) => {
                     drop(conn);
-                    node.failed();
-                    for &i in &members[k..] {
-                        let failure = Failure::Connection {
-                            kind: e.kind(),
-                            stage: Stage::Sent,
-                        };
-                        apply(
-                            core,
-                            &jobs[i],
-                            &mut states[i],
-                            node,
-                            e.clone(),
-                            failure,
-                            &mut between,
-                        );
-                    }
+                    let failed = NodeFailure {
+                        node,
+                        error: &e,
+                        stage: Stage::Sent,
+                        deadline,
+                    };
+                    failed.apply_to(core, jobs, &mut states, &members[k..], &mut between);
                 }
             }
         }
@@ -425,6 +409,45 @@ pub(crate) fn run_jobs(core: &Core, jobs: &[Job<'_>], start: Start, deadline: In
         .collect()
 }
 
+/// A connection-level failure of one node, at one stage, for the jobs sent (or to be sent)
+/// there.
+struct NodeFailure<'n, 'e> {
+    node: &'n Node,
+    error: &'e Error,
+    stage: Stage,
+    deadline: Instant,
+}
+
+impl NodeFailure<'_, '_> {
+    /// Count it against the node once, then let the decision settle each job.
+    fn apply_to(
+        &self,
+        core: &Core,
+        jobs: &[Job<'_>],
+        states: &mut [State],
+        members: &[usize],
+        between: &mut Between,
+    ) {
+        self.node.failed_with(self.error);
+        let failure = Failure::Connection {
+            kind: self.error.kind(),
+            stage: self.stage,
+        };
+        for &i in members {
+            apply(
+                core,
+                &jobs[i],
+                &mut states[i],
+                self.node,
+                self.error.clone(),
+                failure,
+                self.deadline,
+                between,
+            );
+        }
+    }
+}
+
 fn node_gone() -> Error {
     Error::new(
         ErrorKind::Connect,
@@ -439,10 +462,20 @@ fn reply_error(
     st: &mut State,
     node: &Node,
     err: Error,
+    deadline: Instant,
     between: &mut Between,
 ) {
     match err.server_code().cloned() {
-        Some(code) => apply(core, job, st, node, err, Failure::Reply(&code), between),
+        Some(code) => apply(
+            core,
+            job,
+            st,
+            node,
+            err,
+            Failure::Reply(&code),
+            deadline,
+            between,
+        ),
         // A redirect that cannot be followed, already a protocol error naming the node.
         None => {
             st.asking = false;
@@ -452,6 +485,7 @@ fn reply_error(
 }
 
 /// Ask the one decision what follows `failure` of job `st` on `node`, and apply it.
+#[allow(clippy::too_many_arguments)]
 fn apply(
     core: &Core,
     job: &Job<'_>,
@@ -459,6 +493,7 @@ fn apply(
     node: &Node,
     err: Error,
     failure: Failure<'_>,
+    deadline: Instant,
     between: &mut Between,
 ) {
     st.asking = false;
@@ -474,6 +509,7 @@ fn apply(
         has_alternative: st.has_alternative,
         refreshed: st.forced_refresh,
         moved_to_self,
+        time_left: Instant::now() < deadline,
     };
     let decision = decide::decide(failure, &attempt);
     let counters = &core.stats.cluster;

@@ -22,7 +22,7 @@ use crate::stats::RefreshReason;
 use crate::topology::cluster::choose::{choose, refresh_order};
 use crate::topology::cluster::parse::{self, View};
 use crate::topology::cluster::snapshot::Snapshot;
-use crate::topology::cluster::state::ClusterTopology;
+use crate::topology::cluster::state::{ClusterTopology, LOWER_EPOCH_ACCEPTED_AFTER};
 use crate::topology::target::{NodeId, NodeNames};
 
 /// How many nodes a refresh asks (their views are compared).
@@ -126,11 +126,15 @@ pub(crate) fn now(
         return Err(last_error);
     };
     let snapshot = Snapshot::from_view(&view, epoch, &core.nodes)?;
+    let Some(snapshot) = store(cluster, &current, snapshot) else {
+        // Older than what the process already has (the nodes asked had not heard of a
+        // failover yet): keep the newer one.
+        return Ok(false);
+    };
     let mut keep = snapshot.node_ids();
     keep.extend_from_slice(&seeds);
     keep.sort_unstable();
     keep.dedup();
-    cluster.snapshot.store(Arc::new(snapshot));
     let removed = core.nodes.retain(&keep);
     core.stats
         .cluster
@@ -138,6 +142,36 @@ pub(crate) fn now(
         .fetch_add(removed as u64, Ordering::Relaxed);
     core.stats.cluster.refreshed(reason);
     Ok(true)
+}
+
+/// Store a refreshed snapshot that was asked for when `before` was current. A view with a
+/// lower epoch than the current snapshot's is dropped (`None`) unless several refreshes in a
+/// row saw one (the cluster was rebuilt); MOVED patches made while the refresh was in flight
+/// are kept on top of it.
+fn store(
+    cluster: &ClusterTopology,
+    before: &Arc<Snapshot>,
+    refreshed: Snapshot,
+) -> Option<Arc<Snapshot>> {
+    loop {
+        let latest = cluster.snapshot.load_full();
+        if !latest.is_empty() && refreshed.epoch < latest.epoch {
+            let seen = cluster.lower_epoch_views.fetch_add(1, Ordering::Relaxed) + 1;
+            if seen < LOWER_EPOCH_ACCEPTED_AFTER {
+                return None;
+            }
+        }
+        let next = Arc::new(if Arc::ptr_eq(&latest, before) {
+            refreshed.clone()
+        } else {
+            refreshed.keeping_patches(before, &latest)
+        });
+        let previous = cluster.snapshot.compare_and_swap(&latest, next.clone());
+        if Arc::ptr_eq(&previous, &latest) {
+            cluster.lower_epoch_views.store(0, Ordering::Relaxed);
+            return Some(next);
+        }
+    }
 }
 
 /// Refresh on a short-lived background thread, if the rate limit allows one now and none
@@ -197,7 +231,7 @@ fn ask_topology(
         match sent {
             Ok(conn) => open.push((node, conn, node_deadline)),
             Err(e) => {
-                node.failed();
+                node.failed_with(&e);
                 *last_error = e;
             }
         }
@@ -225,7 +259,7 @@ fn ask_topology(
                 *last_error = e;
             }
             Err(e) => {
-                node.failed();
+                node.failed_with(&e);
                 *last_error = e;
             }
         }

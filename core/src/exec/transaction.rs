@@ -140,7 +140,7 @@ impl Transaction {
             })?;
             let (conn, _) = node
                 .checkout(&self.core.settings, deadline)
-                .inspect_err(|_| node.failed())?;
+                .inspect_err(|e| node.failed_with(e))?;
             self.node = Some(id);
             self.conn = Some(conn);
         }
@@ -188,7 +188,7 @@ impl Transaction {
                         Err(e) => {
                             self.conn = None;
                             if let Some(node) = self.node.and_then(|id| self.core.nodes.get(id)) {
-                                node.failed();
+                                node.failed_with(&e);
                             }
                             (Stage::Sent, e)
                         }

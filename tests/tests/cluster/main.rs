@@ -4,6 +4,8 @@
 
 mod basics;
 mod faults;
+mod isolation;
+mod lifecycle;
 mod restarts;
 mod wire;
 

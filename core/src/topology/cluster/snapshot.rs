@@ -111,22 +111,44 @@ impl Snapshot {
     }
 
     /// A copy in which `slot` belongs to the shard whose primary is `node` (a new shard
-    /// without replicas if `node` is not a primary yet) — what MOVED tells.
+    /// without replicas if `node` is not a primary yet) — what MOVED tells. A MOVED to a
+    /// replica of the slot's own shard is a failover: that replica becomes the shard's
+    /// primary, for all its slots.
     pub(crate) fn with_slot_owner(&self, slot: u16, node: NodeId) -> Snapshot {
+        self.with_slot_owners(&[(slot, node)])
+    }
+
+    /// A copy with every `(slot, primary)` of `changes` applied as [`Snapshot::with_slot_owner`]
+    /// does, in one pass.
+    pub(crate) fn with_slot_owners(&self, changes: &[(u16, NodeId)]) -> Snapshot {
         let mut next = self.clone();
-        let index = match next.shards.iter().position(|s| s.primary == node) {
-            Some(i) => i,
-            None => {
-                next.shards.push(Shard {
-                    primary: node,
-                    replicas: Vec::new(),
-                    first_slot: slot,
-                });
-                next.shards.len() - 1
+        for &(slot, node) in changes {
+            // The slot's own shard names `node` as a replica: a failover promoted it (a
+            // migration only ever moves slots to another primary), so the whole shard —
+            // every slot of it — is served by `node` now, and the old primary is at best a
+            // replica.
+            if let Some(&cur) = next.slots.get(slot as usize)
+                && let Some(shard) = next.shards.get_mut(cur as usize)
+                && let Some(pos) = shard.replicas.iter().position(|&r| r == node)
+            {
+                shard.replicas[pos] = shard.primary;
+                shard.primary = node;
+                continue;
             }
-        };
-        if let Some(s) = next.slots.get_mut(slot as usize) {
-            *s = index as u16;
+            let index = match next.shards.iter().position(|s| s.primary == node) {
+                Some(i) => i,
+                None => {
+                    next.shards.push(Shard {
+                        primary: node,
+                        replicas: Vec::new(),
+                        first_slot: slot,
+                    });
+                    next.shards.len() - 1
+                }
+            };
+            if let Some(s) = next.slots.get_mut(slot as usize) {
+                *s = index as u16;
+            }
         }
         // A shard that no longer serves any slot disappears; first slots are recomputed.
         let mut first = vec![u16::MAX; next.shards.len()];
@@ -157,6 +179,24 @@ impl Snapshot {
         }
         next.reorder();
         next
+    }
+
+    /// A refreshed view that started from `before` while `after` replaced it (MOVED
+    /// patches made during the refresh): the slots whose owner changed from `before` to
+    /// `after` keep their new owner — a redirect is newer news than the start of the
+    /// refresh.
+    pub(crate) fn keeping_patches(&self, before: &Snapshot, after: &Snapshot) -> Snapshot {
+        let changes: Vec<(u16, NodeId)> = (0..SLOT_COUNT)
+            .filter_map(|slot| {
+                let now = after.shard_of(slot)?.primary;
+                let then = before.shard_of(slot).map(|s| s.primary);
+                (then != Some(now)).then_some((slot, now))
+            })
+            .collect();
+        if changes.is_empty() {
+            return self.clone();
+        }
+        self.with_slot_owners(&changes)
     }
 
     /// Is every slot served?
@@ -215,6 +255,35 @@ mod tests {
         assert_eq!(q.shard_of(7).unwrap().primary, h9);
         assert_eq!(q.shards.len(), 3);
         assert_eq!(q.shards[0].first_slot, 0);
+    }
+
+    #[test]
+    fn moved_to_the_shards_own_replica_promotes_it_for_every_slot() {
+        let nodes = crate::topology::addr::AddrList::default();
+        let s = Snapshot::from_view(&view(), 1, &nodes).unwrap();
+        let (h1, h3) = (nodes.intern("h:1").unwrap(), nodes.intern("h:3").unwrap());
+        let p = s.with_slot_owner(5, h3);
+        for slot in [0, 5, 8191] {
+            assert_eq!(p.shard_of(slot).unwrap().primary, h3, "slot {slot}");
+        }
+        assert_eq!(p.shard_of(0).unwrap().replicas, vec![h1]);
+        assert_eq!(p.shards.len(), 2);
+        assert_eq!(nodes.addr(p.shard_of(9000).unwrap().primary), "h:2");
+    }
+
+    #[test]
+    fn a_refresh_that_raced_a_moved_keeps_the_moved_slot() {
+        let nodes = crate::topology::addr::AddrList::default();
+        let before = Snapshot::from_view(&view(), 1, &nodes).unwrap();
+        let h2 = nodes.intern("h:2").unwrap();
+        // MOVED while the refresh was in flight: slot 5 went to h:2.
+        let after = before.with_slot_owner(5, h2);
+        // The refresh's own view is as old as `before`.
+        let refreshed = Snapshot::from_view(&view(), 1, &nodes).unwrap();
+        let kept = refreshed.keeping_patches(&before, &after);
+        assert_eq!(kept.shard_of(5).unwrap().primary, h2);
+        assert_eq!(nodes.addr(kept.shard_of(6).unwrap().primary), "h:1");
+        assert!(kept.fully_covered());
     }
 
     #[test]

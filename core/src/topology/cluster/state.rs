@@ -31,7 +31,14 @@ pub(crate) struct ClusterTopology {
     pub failures_since_refresh: AtomicU32,
     /// The servers do not know `CLUSTER SHARDS` (Redis < 7): use `CLUSTER SLOTS`.
     pub use_slots: AtomicBool,
+    /// Refreshes in a row whose view had a lower epoch than the snapshot (dropped as stale
+    /// until [`LOWER_EPOCH_ACCEPTED_AFTER`] say so: the cluster was rebuilt).
+    pub lower_epoch_views: AtomicU32,
 }
+
+/// Refreshes in a row that must see a lower epoch before it is believed (a cluster rebuilt
+/// from scratch starts its epochs again; one stale node must not roll a view back).
+pub(crate) const LOWER_EPOCH_ACCEPTED_AFTER: u32 = 3;
 
 impl ClusterTopology {
     pub(crate) fn new(config: &Config) -> ClusterTopology {
@@ -45,6 +52,7 @@ impl ClusterTopology {
             moved_since_refresh: AtomicU32::new(0),
             failures_since_refresh: AtomicU32::new(0),
             use_slots: AtomicBool::new(false),
+            lower_epoch_views: AtomicU32::new(0),
         }
     }
 
