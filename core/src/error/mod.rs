@@ -87,7 +87,9 @@ pub struct Error {
     message: String,
     node: Option<String>,
     cause: Option<ErrorKind>,
-    code: Option<ServerCode>,
+    /// Boxed: errors are rare, and a small `Error` keeps `Result<Value>` small on the hot
+    /// path.
+    code: Option<Box<ServerCode>>,
 }
 
 /// `Result` with shardis' [`Error`].
@@ -115,7 +117,7 @@ impl Error {
                 message,
                 node: Some(node.to_owned()),
                 cause: None,
-                code: Some(code),
+                code: Some(Box::new(code)),
             },
             Err(why) => Error::new(
                 ErrorKind::Protocol,
@@ -186,7 +188,7 @@ impl Error {
 
     /// For an error reply from a server: its typed code (redirects with their target).
     pub fn server_code(&self) -> Option<&ServerCode> {
-        self.code.as_ref()
+        self.code.as_deref()
     }
 
     /// For [`ErrorKind::Server`]: the error code, the first word of the reply (`"WRONGTYPE"`).
