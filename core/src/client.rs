@@ -114,7 +114,8 @@ impl Client {
         self.core.config.timeout
     }
 
-    /// Cluster mode: refresh the topology now (rate limits apply); true if it changed.
+    /// Cluster mode: refresh the topology now (rate limits apply); true if a new snapshot was
+    /// stored.
     pub fn refresh_topology(&self) -> Result<bool> {
         let deadline = self.core.deadline();
         exec::refresh::now(&self.core, RefreshReason::Topology, None, deadline)

@@ -293,8 +293,10 @@ impl Conn {
 
     /// Read more bytes into the buffer (compacting or growing it first if it is full).
     fn fill(&mut self, deadline: Instant) -> Result<()> {
-        let rem = self.remaining(deadline)?;
-        if Conn::needs_update(self.read_timeout, rem) {
+        let rem = self.remaining(deadline);
+        if let Ok(rem) = rem
+            && Conn::needs_update(self.read_timeout, rem)
+        {
             self.stream.set_read_timeout(Some(rem)).map_err(|e| {
                 Error::new(ErrorKind::Io, format!("set timeout: {e}")).with_node(&self.node)
             })?;
@@ -311,7 +313,16 @@ impl Conn {
                 self.rbuf.resize(bigger, 0);
             }
         }
-        match self.stream.read(&mut self.rbuf[self.rend..]) {
+        let read = match rem {
+            Ok(_) => self.stream.read(&mut self.rbuf[self.rend..]),
+            // Out of time: still take what already arrived, without waiting (a node read
+            // after another one used up the deadline may have answered long ago).
+            Err(late) => match self.read_waiting_none() {
+                Ok(0) | Err(_) => return Err(late),
+                Ok(n) => Ok(n),
+            },
+        };
+        match read {
             // Closed in the middle of a reply: the server sent something incomplete.
             Ok(0) if self.rend > self.rstart => Err(Error::new(
                 ErrorKind::Protocol,
@@ -342,6 +353,31 @@ impl Conn {
                 Err(Error::new(kind, msg).with_node(&self.node))
             }
         }
+    }
+
+    /// Read what is already in the socket's buffer into ours, without waiting: `Ok(0)` when
+    /// nothing is there (or the peer closed).
+    fn read_waiting_none(&mut self) -> io::Result<usize> {
+        let free = &mut self.rbuf[self.rend..];
+        // SAFETY: recv(2) into our own buffer's free tail, of its exact length, on our own
+        // socket; MSG_DONTWAIT never blocks.
+        let n = unsafe {
+            libc::recv(
+                self.stream.as_raw_fd(),
+                free.as_mut_ptr().cast(),
+                free.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            return if err.kind() == io::ErrorKind::WouldBlock {
+                Ok(0)
+            } else {
+                Err(err)
+            };
+        }
+        Ok(n as usize)
     }
 
     /// Everything consumed: start from the beginning (and give back a big buffer).

@@ -20,8 +20,9 @@ use crate::stats::NodeStats;
 use crate::topology::addr::normalize;
 use crate::topology::target::{NodeId, NodeNames};
 
-/// Bits of an id that index the table; the rest is the slot's generation.
-const INDEX_BITS: u32 = 32;
+/// Bits of an id that index the table (half of `usize`); the rest is the slot's
+/// generation.
+const INDEX_BITS: u32 = usize::BITS / 2;
 const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 
 #[inline]
@@ -121,11 +122,13 @@ impl Nodes {
             .collect()
     }
 
-    /// Keep only the nodes in `keep` (sorted); returns how many left the table. Their
-    /// pooled connections close when the last call holding the old table lets go of it.
-    pub(crate) fn retain(&self, keep: &[NodeId]) -> usize {
+    /// Keep only the nodes that `keep` lists (sorted; asked anew on every attempt to swap
+    /// the table); returns how many left. Their pooled connections close when the last call
+    /// holding the old table lets go of it.
+    pub(crate) fn retain(&self, keep: impl Fn() -> Vec<NodeId>) -> usize {
         loop {
             let current = self.table.load_full();
+            let keep = keep();
             let leaving: Vec<NodeId> = current
                 .slots
                 .iter()
@@ -180,8 +183,9 @@ impl NodeNames for Nodes {
                     slots.len() - 1
                 }
             };
-            let id = (generations[index] << INDEX_BITS) | index;
-            generations[index] += 1;
+            let id = ((generations[index] << INDEX_BITS) | index) & usize::MAX;
+            // Wraps after 2^(bits/2) reuses of one slot: far beyond any call's lifetime.
+            generations[index] = (generations[index] + 1) & (usize::MAX >> INDEX_BITS);
             slots[index] = Some(Arc::new(Node::new(
                 id,
                 addr.clone(),
@@ -233,7 +237,7 @@ mod tests {
         let a = nodes.intern("10.0.0.1:1").unwrap();
         let b = nodes.intern("10.0.0.2:1").unwrap();
         let view = nodes.view();
-        assert_eq!(nodes.retain(&[b]), 1);
+        assert_eq!(nodes.retain(|| vec![b]), 1);
         assert!(nodes.get(a).is_none(), "gone from the table");
         assert!(view.get(a).is_some(), "a round in progress still sees it");
         let c = nodes.intern("10.0.0.3:1").unwrap();
@@ -250,7 +254,7 @@ mod tests {
             let id = nodes.intern(&format!("10.0.1.{i}:1")).unwrap();
             let mut keep = vec![b, c, id];
             keep.sort_unstable();
-            nodes.retain(&keep);
+            nodes.retain(|| keep.clone());
         }
         assert_eq!(nodes.len(), 3);
         assert!(nodes.table.load().slots.len() <= 4);

@@ -145,6 +145,14 @@ impl Error {
         }
     }
 
+    /// The same error (kind, code, node) with `context` after its message, so the
+    /// message still starts with the server's code (`"MOVED 3 h:1 (gave up: too many
+    /// redirects)"`).
+    pub(crate) fn with_context(mut self, context: &str) -> Self {
+        self.message = format!("{} ({context})", self.message);
+        self
+    }
+
     /// Turn an I/O or timeout failure of a write into an indeterminate error.
     pub(crate) fn into_indeterminate(self) -> Self {
         let cause = self.kind;

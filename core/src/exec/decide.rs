@@ -147,9 +147,16 @@ fn after_reply(code: &ServerCode, a: &Attempt) -> Decision {
         ServerCode::Moved(_) | ServerCode::Ask(_) if a.redirects >= MAX_REDIRECTS => {
             decision(Next::TooManyRedirects, No)
         }
-        ServerCode::Moved(_) if (a.moved_to_self || a.redirects >= 1) && !a.refreshed => {
+        // A MOVED to the node that sent it: following it is pointless until the view is
+        // new (the answering node knows better: ask it first).
+        ServerCode::Moved(_) if a.moved_to_self && !a.refreshed => {
             decision(Next::Redirect { asking: false }, Now { ask_first: true })
         }
+        // A chain of MOVED: follow it, and refresh without waiting for the count.
+        ServerCode::Moved(_) if a.redirects >= 1 => decision(
+            Next::Redirect { asking: false },
+            Soon(RefreshReason::Topology),
+        ),
         ServerCode::Moved(_) => decision(
             Next::Redirect { asking: false },
             Counted(RefreshReason::Moved),
@@ -331,14 +338,17 @@ mod tests {
     }
 
     #[test]
-    fn repeated_moved_refreshes_now() {
+    fn repeated_moved_is_followed_and_refreshes_in_the_background() {
         let second = Attempt {
             redirects: 1,
             ..cluster_write()
         };
         assert_eq!(
-            reply(&moved(), second).refresh,
-            Refresh::Now { ask_first: true }
+            reply(&moved(), second),
+            decision(
+                Next::Redirect { asking: false },
+                Refresh::Soon(RefreshReason::Topology)
+            )
         );
     }
 
@@ -539,6 +549,29 @@ mod tests {
         };
         assert_eq!(
             conn(ErrorKind::Io, Stage::Sent, spent).next,
+            Next::FailIndeterminate
+        );
+    }
+
+    #[test]
+    fn broken_connection_before_sending_fails_as_it_is() {
+        for kind in [ErrorKind::Io, ErrorKind::Protocol] {
+            assert_eq!(
+                conn(kind, Stage::Connect, cluster_write()).next,
+                Next::Fail,
+                "{kind}"
+            );
+        }
+    }
+
+    #[test]
+    fn garbled_reply_to_a_write_is_indeterminate_even_when_retries_are_opted_in() {
+        let opted = Attempt {
+            retry_writes: true,
+            ..Attempt::default()
+        };
+        assert_eq!(
+            conn(ErrorKind::Protocol, Stage::Sent, opted).next,
             Next::FailIndeterminate
         );
     }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
 
-use super::decide::{self, Attempt, Failure, Next, Refresh, RetryTo, Stage};
+use super::decide::{self, Attempt, Failure, MAX_REDIRECTS, Next, Refresh, RetryTo, Stage};
 use super::refresh;
 use crate::command::Cmd;
 use crate::conn::connection::Conn;
@@ -117,8 +117,8 @@ const ASKING: &[u8] = b"*1\r\n$6\r\nASKING\r\n";
 /// What the round asks for before the next one.
 #[derive(Default)]
 struct Between {
-    /// A refresh some job needs before its next attempt (the first node to ask).
-    refresh_now: Option<Option<NodeId>>,
+    /// A refresh some job needs before its next attempt: why, and the first node to ask.
+    refresh_now: Option<(RefreshReason, Option<NodeId>)>,
     /// A refresh that can happen in the background.
     refresh_soon: Option<RefreshReason>,
     backoff: Option<Duration>,
@@ -199,7 +199,9 @@ pub(crate) fn run_jobs(core: &Core, jobs: &[Job<'_>], start: Start, deadline: In
                             candidates.iter().filter(|c| !st.tried.contains(c)).count() > 1;
                     }
                     Err(NoCandidate::Uncovered) => {
-                        between.refresh_now.get_or_insert(None);
+                        between
+                            .refresh_now
+                            .get_or_insert((RefreshReason::Uncovered, None));
                         between.backoff(st.backoffs);
                         st.backoffs += 1;
                         st.last_error.get_or_insert_with(|| {
@@ -231,12 +233,16 @@ pub(crate) fn run_jobs(core: &Core, jobs: &[Job<'_>], start: Start, deadline: In
         for (node_id, members) in by_node {
             let Some(node) = view.get(node_id) else {
                 // The node left the topology since this job was routed: nothing was
-                // sent; route it again from the current snapshot.
+                // sent; route it again from the current snapshot (which still naming it
+                // is stale: refresh, and back off a little).
+                between.refresh_soon = Some(RefreshReason::Topology);
                 for &i in &members {
                     let st = &mut states[i];
                     st.node = None;
                     st.tried.push(node_id);
                     st.conn_retries += 1;
+                    between.backoff(st.backoffs);
+                    st.backoffs += 1;
                     if st.conn_retries > decide::CLUSTER_MAX_RETRIES {
                         st.done = Some(Err(node_gone()));
                     }
@@ -266,6 +272,7 @@ pub(crate) fn run_jobs(core: &Core, jobs: &[Job<'_>], start: Start, deadline: In
                         error: &e,
                         stage: Stage::Connect,
                         deadline,
+                        blame: now < node_deadline,
                     };
                     failed.apply_to(core, jobs, &mut states, &members, &mut between);
                 }
@@ -296,6 +303,7 @@ pub(crate) fn run_jobs(core: &Core, jobs: &[Job<'_>], start: Start, deadline: In
                                 error: &e,
                                 stage: Stage::Sent,
                                 deadline,
+                                blame: now < node_deadline,
                             };
                             failed.apply_to(core, jobs, &mut states, &members, &mut between);
                         }
@@ -357,6 +365,9 @@ pub(crate) fn run_jobs(core: &Core, jobs: &[Job<'_>], start: Start, deadline: In
                         error: &e,
                         stage: Stage::Sent,
                         deadline,
+                        // Its replies were waited for, or taken from the socket without
+                        // waiting once out of time (Conn::fill): not there is its fault.
+                        blame: true,
                     };
                     failed.apply_to(core, jobs, &mut states, &members[k..], &mut between);
                 }
@@ -374,14 +385,11 @@ pub(crate) fn run_jobs(core: &Core, jobs: &[Job<'_>], start: Start, deadline: In
         if let Some(reason) = between.refresh_soon {
             refresh::in_background(core, reason);
         }
-        if let Some(ask_first) = between.refresh_now {
+        if let Some((reason, ask_first)) = between.refresh_now {
             // Rate-limited like every refresh: when it cannot run now, the jobs that
             // wanted it back off and ask again (or use the view another thread's refresh
             // brings).
-            let ran = matches!(
-                refresh::now(core, RefreshReason::Topology, ask_first, deadline),
-                Ok(true)
-            );
+            let ran = matches!(refresh::now(core, reason, ask_first, deadline), Ok(true));
             for st in states.iter_mut().filter(|s| s.wants_refresh) {
                 st.wants_refresh = false;
                 st.forced_refresh |= ran;
@@ -416,6 +424,9 @@ struct NodeFailure<'n, 'e> {
     error: &'e Error,
     stage: Stage,
     deadline: Instant,
+    /// The node had time of its own when the wait began: the failure is its fault (a node
+    /// whose turn came after another one used up the deadline is not blamed).
+    blame: bool,
 }
 
 impl NodeFailure<'_, '_> {
@@ -428,7 +439,9 @@ impl NodeFailure<'_, '_> {
         members: &[usize],
         between: &mut Between,
     ) {
-        self.node.failed_with(self.error);
+        if self.blame {
+            self.node.failed_with(self.error);
+        }
         let failure = Failure::Connection {
             kind: self.error.kind(),
             stage: self.stage,
@@ -538,7 +551,7 @@ fn apply(
         Refresh::Now { ask_first } => {
             st.wants_refresh = true;
             if ask_first || between.refresh_now.is_none() {
-                between.refresh_now = Some(ask_first.then_some(node.id));
+                between.refresh_now = Some((RefreshReason::Topology, ask_first.then_some(node.id)));
             }
         }
     }
@@ -546,11 +559,9 @@ fn apply(
         Next::Done | Next::Fail => st.done = Some(Err(err)),
         Next::FailIndeterminate => st.done = Some(Err(err.into_indeterminate())),
         Next::TooManyRedirects => {
-            st.done = Some(Err(Error::new(
-                ErrorKind::Server,
-                format!("too many redirects; last: {}", err.message()),
-            )
-            .with_node(&node.addr)))
+            st.done = Some(Err(err.with_context(&format!(
+                "gave up: too many redirects ({MAX_REDIRECTS})"
+            ))))
         }
         Next::Redirect { asking } => {
             st.redirects += 1;
@@ -562,9 +573,17 @@ fn apply(
                 }
             };
             match follow(core, &target.addr, &node.addr) {
-                Ok(id) => {
+                Ok(mut id) => {
                     if let (false, Some(c)) = (asking, cluster) {
                         c.snapshot.rcu(|s| s.with_slot_owner(target.slot, id));
+                        // A refresh that does not know the node yet may have dropped it
+                        // from the table in between: add it again and patch that id in.
+                        if core.nodes.get(id).is_none()
+                            && let Ok(again) = follow(core, &target.addr, &node.addr)
+                        {
+                            c.snapshot.rcu(|s| s.with_slot_owner(target.slot, again));
+                            id = again;
+                        }
                     }
                     st.node = Some(id);
                     st.asking = asking;

@@ -22,7 +22,7 @@ use crate::stats::RefreshReason;
 use crate::topology::cluster::choose::{choose, refresh_order};
 use crate::topology::cluster::parse::{self, View};
 use crate::topology::cluster::snapshot::Snapshot;
-use crate::topology::cluster::state::{ClusterTopology, LOWER_EPOCH_ACCEPTED_AFTER};
+use crate::topology::cluster::state::{ClusterTopology, LOWER_EPOCH_ACCEPTED_AFTER, RefreshGuard};
 use crate::topology::target::{NodeId, NodeNames};
 
 /// How many nodes a refresh asks (their views are compared).
@@ -71,9 +71,21 @@ pub(crate) fn now(
     let Some(cluster) = core.topology.cluster() else {
         return Ok(false);
     };
-    let Some(_guard) = cluster.begin_refresh() else {
+    let Some(guard) = cluster.begin_refresh() else {
         return Ok(false);
     };
+    claimed(core, cluster, guard, reason, ask_first, deadline)
+}
+
+/// [`now`] once this thread holds the refresh claim.
+fn claimed(
+    core: &Core,
+    cluster: &ClusterTopology,
+    _guard: RefreshGuard<'_>,
+    reason: RefreshReason,
+    ask_first: Option<NodeId>,
+    deadline: Instant,
+) -> Result<bool> {
     let current = cluster.current();
     let mut last_error = Error::new(ErrorKind::Connect, "no cluster node could be reached");
     let seeds: Vec<NodeId> = cluster
@@ -126,16 +138,20 @@ pub(crate) fn now(
         return Err(last_error);
     };
     let snapshot = Snapshot::from_view(&view, epoch, &core.nodes)?;
-    let Some(snapshot) = store(cluster, &current, snapshot) else {
+    if store(cluster, &current, snapshot).is_none() {
         // Older than what the process already has (the nodes asked had not heard of a
         // failover yet): keep the newer one.
         return Ok(false);
-    };
-    let mut keep = snapshot.node_ids();
-    keep.extend_from_slice(&seeds);
-    keep.sort_unstable();
-    keep.dedup();
-    let removed = core.nodes.retain(&keep);
+    }
+    // What to keep is read from the snapshot as it is when the table changes (a MOVED may
+    // have patched a new node in since it was stored).
+    let removed = core.nodes.retain(|| {
+        let mut keep = cluster.current().node_ids();
+        keep.extend_from_slice(&seeds);
+        keep.sort_unstable();
+        keep.dedup();
+        keep
+    });
     core.stats
         .cluster
         .nodes_removed
@@ -153,14 +169,23 @@ fn store(
     before: &Arc<Snapshot>,
     refreshed: Snapshot,
 ) -> Option<Arc<Snapshot>> {
-    loop {
-        let latest = cluster.snapshot.load_full();
-        if !latest.is_empty() && refreshed.epoch < latest.epoch {
+    let latest = cluster.snapshot.load_full();
+    if !latest.is_empty() {
+        // A view that serves nothing (a node reset, or every shard without slots) never
+        // replaces one that does.
+        if refreshed.is_empty() {
+            return None;
+        }
+        // Decided once per refresh, not per compare-and-swap attempt.
+        if refreshed.epoch < latest.epoch {
             let seen = cluster.lower_epoch_views.fetch_add(1, Ordering::Relaxed) + 1;
             if seen < LOWER_EPOCH_ACCEPTED_AFTER {
                 return None;
             }
         }
+    }
+    let mut latest = latest;
+    loop {
         let next = Arc::new(if Arc::ptr_eq(&latest, before) {
             refreshed.clone()
         } else {
@@ -171,6 +196,7 @@ fn store(
             cluster.lower_epoch_views.store(0, Ordering::Relaxed);
             return Some(next);
         }
+        latest = cluster.snapshot.load_full();
     }
 }
 
@@ -180,23 +206,26 @@ pub(crate) fn in_background(core: &Core, reason: RefreshReason) {
     let Some(cluster) = core.topology.cluster() else {
         return;
     };
-    if !cluster.refresh_allowed() || cluster.refresh_in_flight() {
+    // Claimed here, before a thread exists, so a burst of callers starts one thread.
+    let Some(guard) = cluster.begin_refresh() else {
         return;
-    }
+    };
     let Some(handle) = core.handle() else { return };
+    guard.hand_over();
     let spawned = std::thread::Builder::new()
         .name("shardis-refresh".into())
         .spawn(move || {
-            let deadline = Instant::now() + handle.config.timeout;
-            let _ = now(&handle, reason, None, deadline);
+            if let Some(cluster) = handle.topology.cluster() {
+                let guard = RefreshGuard::adopt(cluster);
+                let deadline = Instant::now() + handle.config.timeout;
+                let _ = claimed(&handle, cluster, guard, reason, None, deadline);
+            }
         });
     if spawned.is_err() {
-        // No thread to be had (resource limits): the next call that needs a new view
-        // refreshes on its own thread.
-        core.stats
-            .cluster
-            .refresh_failures
-            .fetch_add(1, Ordering::Relaxed);
+        // No thread to be had (resource limits): refresh on this thread instead, so the
+        // refresh is not lost.
+        let guard = RefreshGuard::adopt(cluster);
+        let _ = claimed(core, cluster, guard, reason, None, core.deadline());
     }
 }
 
@@ -324,5 +353,72 @@ fn first_snapshot(
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::topology::addr::AddrList;
+    use crate::topology::cluster::parse::{ShardView, View};
+
+    fn cluster() -> ClusterTopology {
+        let config = Config::from_toml_str("mode = \"cluster\"\nnodes = [\"10.0.0.1:1\"]").unwrap();
+        ClusterTopology::new(&config)
+    }
+
+    fn snapshot(names: &AddrList, primary: &str, epoch: u64) -> Snapshot {
+        let view = View {
+            shards: vec![ShardView {
+                ranges: vec![(0, 16383)],
+                primary: primary.into(),
+                replicas: vec![],
+            }],
+        };
+        Snapshot::from_view(&view, epoch, names).unwrap()
+    }
+
+    #[test]
+    fn an_older_view_is_dropped_until_refreshes_keep_seeing_it() {
+        let names = AddrList::default();
+        let c = cluster();
+        let current = Arc::new(snapshot(&names, "10.0.0.1:1", 7));
+        c.snapshot.store(current.clone());
+        for _ in 1..LOWER_EPOCH_ACCEPTED_AFTER {
+            assert!(store(&c, &current, snapshot(&names, "10.0.0.2:1", 6)).is_none());
+        }
+        // The cluster really was rebuilt: the third refresh in a row is believed.
+        assert!(store(&c, &current, snapshot(&names, "10.0.0.2:1", 1)).is_some());
+        assert_eq!(c.current().epoch, 1);
+    }
+
+    #[test]
+    fn a_view_that_serves_nothing_never_replaces_one_that_does() {
+        let names = AddrList::default();
+        let c = cluster();
+        let current = Arc::new(snapshot(&names, "10.0.0.1:1", 7));
+        c.snapshot.store(current.clone());
+        let mut empty = Snapshot::empty();
+        empty.epoch = 9;
+        assert!(store(&c, &current, empty).is_none());
+        assert!(!c.current().is_empty());
+    }
+
+    #[test]
+    fn a_moved_patch_made_during_the_refresh_survives_it() {
+        let names = AddrList::default();
+        let c = cluster();
+        let before = Arc::new(snapshot(&names, "10.0.0.1:1", 7));
+        c.snapshot.store(before.clone());
+        let moved_to = names.intern("10.0.0.9:1").unwrap();
+        c.snapshot.rcu(|s| s.with_slot_owner(42, moved_to));
+        let stored = store(&c, &before, snapshot(&names, "10.0.0.1:1", 7)).unwrap();
+        assert_eq!(stored.shard_of(42).unwrap().primary, moved_to);
+        assert_eq!(c.current().shard_of(42).unwrap().primary, moved_to);
+        assert_eq!(
+            names.addr(c.current().shard_of(43).unwrap().primary),
+            "10.0.0.1:1"
+        );
     }
 }

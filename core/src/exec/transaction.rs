@@ -9,8 +9,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::decide::{self, Attempt, Failure, Next, Stage};
+use super::decide::{self, Attempt, Failure, Next, Refresh, Stage};
 use super::keyspace::{self, layout};
+use super::refresh;
 use crate::command::table::{CommandSpec, Route};
 use crate::command::{Cmd, write_command};
 use crate::conn::connection::Conn;
@@ -19,7 +20,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::process;
 use crate::reply::Value;
 use crate::router::plan::{self, Layout};
+use crate::stats::RefreshReason;
 use crate::topology::target::{NodeId, NodeNames, Target};
+
+/// First pause before reconnecting to a transaction's node (doubles per attempt).
+const BACKOFF: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// A transaction in progress. Dropping it without [`Transaction::exec`] discards it (a
 /// connection with an active WATCH is closed rather than reused).
@@ -183,6 +188,14 @@ impl Transaction {
                             if let Some(node) = self.node.and_then(|id| self.core.nodes.get(id)) {
                                 node.succeeded(replies, started.elapsed());
                             }
+                            // Error replies are the caller's answer (a transaction is not
+                            // re-routed behind its back), but what they say about the
+                            // topology (MOVED, READONLY, CLUSTERDOWN…) is acted on.
+                            for code in out.iter().filter_map(|r| r.as_ref().err()?.server_code()) {
+                                let refresh =
+                                    decide::decide(Failure::Reply(code), &attempt).refresh;
+                                self.refresh(refresh);
+                            }
                             return Ok(out);
                         }
                         Err(e) => {
@@ -199,20 +212,40 @@ impl Transaction {
                 kind: error.kind(),
                 stage,
             };
-            // A transaction's retry stays on its pinned node, never with a WATCH lost.
-            match decide::decide(failure, &attempt).next {
-                Next::Retry { .. } if !self.watching && stage == Stage::Connect => {
+            // A transaction's retry stays on its pinned slot's primary (resolved anew from
+            // the current snapshot), only when nothing was sent, never with a WATCH lost.
+            let decision = decide::decide(failure, &attempt);
+            self.refresh(decision.refresh);
+            match decision.next {
+                Next::Retry { backoff, .. } if !self.watching && stage == Stage::Connect => {
                     attempt.conn_retries += 1;
                     self.core
                         .stats
                         .cluster
                         .retries
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if backoff {
+                        let pause = BACKOFF
+                            .saturating_mul(1 << attempt.conn_retries.min(5))
+                            .min(deadline.saturating_duration_since(Instant::now()));
+                        std::thread::sleep(pause);
+                    }
                 }
                 Next::FailIndeterminate => return Err(self.lost(error.into_indeterminate())),
                 _ => return Err(self.lost(error)),
             }
         }
+    }
+
+    /// Ask for the refresh a decision wants; a transaction never waits for one (its caller
+    /// decides what to retry), so it runs in the background.
+    fn refresh(&self, refresh: Refresh) {
+        let reason = match refresh {
+            Refresh::No => return,
+            Refresh::Counted(reason) | Refresh::Soon(reason) => reason,
+            Refresh::Now { .. } => RefreshReason::Topology,
+        };
+        refresh::in_background(&self.core, reason);
     }
 
     /// The connection failed: a WATCH on it is gone.

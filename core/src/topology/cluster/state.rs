@@ -87,11 +87,19 @@ impl ClusterTopology {
         // `current` is 0 (free) or a parent process's marker (stale after fork).
         self.in_flight
             .compare_exchange(current, me, Ordering::AcqRel, Ordering::Relaxed)
-            .ok()
-            .map(|_| RefreshGuard { topology: self })
+            .ok()?;
+        let guard = RefreshGuard { topology: self };
+        // Another refresh may have finished between the check and the claim: the limit
+        // counts from its end.
+        if !self.refresh_allowed() {
+            guard.release_unused();
+            return None;
+        }
+        Some(guard)
     }
 
     /// Is a refresh running in this process now?
+    #[cfg(test)]
     pub(crate) fn refresh_in_flight(&self) -> bool {
         self.in_flight.load(Ordering::Acquire) == process::generation() + 1
     }
@@ -120,6 +128,25 @@ impl ClusterTopology {
 /// Held while refreshing; releases the in-flight marker on drop.
 pub(crate) struct RefreshGuard<'a> {
     topology: &'a ClusterTopology,
+}
+
+impl<'a> RefreshGuard<'a> {
+    /// Give the claim back without counting a refresh (the rate limit is unchanged).
+    fn release_unused(self) {
+        self.topology.in_flight.store(0, Ordering::Release);
+        std::mem::forget(self);
+    }
+
+    /// Hand the claim to a thread that holds `topology` by another path (the same
+    /// topology, reached through an owned handle): it is released when that guard drops.
+    pub(crate) fn hand_over(self) {
+        std::mem::forget(self);
+    }
+
+    /// Take over a claim handed over with [`RefreshGuard::hand_over`].
+    pub(crate) fn adopt(topology: &'a ClusterTopology) -> RefreshGuard<'a> {
+        RefreshGuard { topology }
+    }
 }
 
 impl Drop for RefreshGuard<'_> {
