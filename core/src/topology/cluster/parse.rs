@@ -114,6 +114,7 @@ pub(crate) fn parse_shards(reply: &Value, host: &str) -> Result<View> {
             .and_then(Value::as_array)
             .ok_or_else(|| bad("shard without nodes"))?;
         let mut primary = None;
+        let mut failed_primary = None;
         let mut replicas = Vec::new();
         for n in nodes {
             let np = pairs(n).ok_or_else(|| bad("node is not a map"))?;
@@ -135,13 +136,15 @@ pub(crate) fn parse_shards(reply: &Value, host: &str) -> Result<View> {
             let failed = health == "fail" || health == "failed";
             match role.as_str() {
                 "master" if !failed && primary.is_none() => primary = Some(addr),
+                "master" if failed && failed_primary.is_none() => failed_primary = Some(addr),
                 "replica" if !failed => replicas.push(addr),
                 _ => {}
             }
         }
-        // A shard whose primary failed and has no successor yet has no owner: leave its
-        // slots uncovered (a later refresh finds the promoted replica).
-        if let Some(primary) = primary {
+        // A shard whose primary failed and has no successor yet keeps it as its primary:
+        // its replicas still serve reads, and writes retry until a later refresh finds the
+        // promoted replica (leaving the slots uncovered made every read wait for that).
+        if let Some(primary) = primary.or(failed_primary) {
             shards.push(ShardView {
                 ranges,
                 primary,
@@ -262,6 +265,23 @@ mod tests {
             vec!["127.0.0.1:7004".to_string()],
             "failed replicas are skipped"
         );
+    }
+
+    #[test]
+    fn a_shard_whose_primary_failed_keeps_it_and_its_replicas_until_a_promotion() {
+        let reply = Value::Array(vec![Value::Array(vec![
+            b("slots"),
+            Value::Array(vec![Value::Int(0), Value::Int(16383)]),
+            b("nodes"),
+            Value::Array(vec![
+                node(7000, "master", "fail"),
+                node(7003, "replica", "online"),
+            ]),
+        ])]);
+        let v = parse_shards(&reply, "127.0.0.1").unwrap();
+        assert_eq!(v.shards.len(), 1, "the slots stay covered");
+        assert_eq!(v.shards[0].primary, "127.0.0.1:7000");
+        assert_eq!(v.shards[0].replicas, vec!["127.0.0.1:7003".to_string()]);
     }
 
     #[test]
