@@ -34,16 +34,28 @@ static void exercise(shardis_client *c, const char *label) {
           "%s: INCRBY -> 41", label);
     shardis_reply_free(r);
 
-    /* the keys below live on more than one node */
-    char n1[64], n2[64];
+    /* four keys on more than one node: node placement depends on the nodes' ports (ring_hash
+     * hashes host:port), so the keys are picked from candidates rather than fixed */
+    static char key_buf[4][8];
+    const char *k[4];
+    char first_node[64], node_of[64];
     int spread = 0;
-    CHECK_OK(shardis_client_node_for(c, "c:a", 3, n1, sizeof n1, NULL));
-    const char *more[] = {"c:b", "c:c", "c:d"};
-    for (size_t i = 0; i < 3; i++) {
-        CHECK_OK(shardis_client_node_for(c, more[i], 3, n2, sizeof n2, NULL));
-        spread |= strcmp(n1, n2) != 0;
+    size_t picked = 1;
+    snprintf(key_buf[0], sizeof key_buf[0], "c:a");
+    CHECK_OK(shardis_client_node_for(c, key_buf[0], strlen(key_buf[0]), first_node, sizeof first_node, NULL));
+    for (char ch = 'b'; ch <= 'z' && picked < 4; ch++) {
+        char cand[8];
+        snprintf(cand, sizeof cand, "c:%c", ch);
+        CHECK_OK(shardis_client_node_for(c, cand, strlen(cand), node_of, sizeof node_of, NULL));
+        int elsewhere = strcmp(first_node, node_of) != 0;
+        /* the last slot waits for a key elsewhere unless one was already picked */
+        if (picked < 3 || spread || elsewhere) {
+            snprintf(key_buf[picked++], sizeof key_buf[0], "%s", cand);
+            spread |= elsewhere;
+        }
     }
-    CHECK(spread, "%s: c:a..c:d span several nodes", label);
+    for (size_t i = 0; i < 4; i++) k[i] = key_buf[i];
+    CHECK(picked == 4 && spread, "%s: c:a..c:z span several nodes", label);
 
     /* a key with a NUL byte, an empty value */
     const char *nul_argv[] = {"SET", "c:k\0ey", ""};
@@ -64,9 +76,9 @@ static void exercise(shardis_client *c, const char *label) {
     CHECK(need > 0, "%s: node_for with a NULL buffer reports the length", label);
 
     /* MSET/MGET over several shards, merged in order */
-    CHECK_OK(RUN(c, &r, "MSET", "c:a", "1", "c:b", "2", "c:c", "3", "c:d", "4"));
+    CHECK_OK(RUN(c, &r, "MSET", k[0], "1", k[1], "2", k[2], "3", k[3], "4"));
     shardis_reply_free(r);
-    CHECK_OK(RUN(c, &r, "MGET", "c:a", "c:b", "c:none", "c:c", "c:d"));
+    CHECK_OK(RUN(c, &r, "MGET", k[0], k[1], "c:none", k[2], k[3]));
     CHECK(shardis_reply_type(r) == SHARDIS_REPLY_ARRAY && shardis_reply_array_len(r) == 5,
           "%s: MGET array of 5", label);
     const char *want[] = {"1", "2", NULL, "3", "4"};
@@ -105,7 +117,7 @@ static void exercise(shardis_client *c, const char *label) {
     const char *p1[] = {"SET", "c:p", "v"};
     const char *p2[] = {"GET", "c:p"};
     const char *p3[] = {"HGET", "c:p", "f"};
-    const char *p4[] = {"MGET", "c:a", "c:b"};
+    const char *p4[] = {"MGET", k[0], k[1]};
     const size_t p1_len[] = {3, 3, 1};
     CHECK_OK(shardis_pipeline_append_argv(p, 3, p1, p1_len));
     CHECK_OK(shardis_pipeline_append_argv(p, 2, p2, NULL));
