@@ -13,7 +13,7 @@ use crate::conn::nodes::Nodes;
 use crate::error::Result;
 use crate::process;
 use crate::reply::Value;
-use crate::stats::{Stats, StatsSnapshot};
+use crate::stats::{Stats, StatsSnapshot, TlsMode};
 use crate::topology::model::Topology;
 
 /// Everything one configuration needs, shared by all handles and threads.
@@ -35,9 +35,10 @@ impl Core {
     pub(crate) fn new(config: Config) -> Result<Arc<Core>> {
         let nodes = Nodes::new(config.max_idle_connections);
         let topology = Topology::from_config(&config, &nodes)?;
+        let settings = ConnSettings::from_config(&config)?;
         process::install_fork_handlers();
         Ok(Arc::new_cyclic(|me| Core {
-            settings: ConnSettings::from_config(&config),
+            settings,
             stats: Stats::new(),
             random: AtomicU64::new(seed()),
             nodes,
@@ -81,7 +82,12 @@ impl Core {
 
     /// A snapshot of the stats, with the nodes in the table now.
     pub(crate) fn stats_snapshot(&self) -> StatsSnapshot {
-        self.stats.snapshot(self.nodes.stats())
+        let tls = match self.config.tls() {
+            None => TlsMode::Off,
+            Some(t) if t.insecure_skip_verify => TlsMode::Insecure,
+            Some(_) => TlsMode::Verified,
+        };
+        self.stats.snapshot(self.nodes.stats(), tls)
     }
 }
 

@@ -95,6 +95,8 @@ pub(crate) struct NodeCounters {
     pub(crate) errors: AtomicU64,
     pub(crate) connects: AtomicU64,
     pub(crate) connect_errors: AtomicU64,
+    pub(crate) tls_handshakes: AtomicU64,
+    pub(crate) tls_resumed: AtomicU64,
     pub(crate) latency: Latency,
 }
 
@@ -117,10 +119,20 @@ impl NodeCounters {
             errors: self.errors.load(Ordering::Relaxed),
             connects: self.connects.load(Ordering::Relaxed),
             connect_errors: self.connect_errors.load(Ordering::Relaxed),
+            tls_handshakes: self.tls_handshakes.load(Ordering::Relaxed),
+            tls_resumed: self.tls_resumed.load(Ordering::Relaxed),
             idle_connections: idle,
             ejections,
             ejected,
             latency: self.latency.snapshot(),
+        }
+    }
+
+    /// A completed TLS handshake (`resumed`: an earlier session was resumed).
+    pub(crate) fn tls_handshake(&self, resumed: bool) {
+        self.tls_handshakes.fetch_add(1, Ordering::Relaxed);
+        if resumed {
+            self.tls_resumed.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -233,7 +245,7 @@ impl Stats {
     }
 
     /// A copy of the counters, with the per-node stats of the nodes in the table now.
-    pub(crate) fn snapshot(&self, nodes: Vec<(String, NodeStats)>) -> StatsSnapshot {
+    pub(crate) fn snapshot(&self, nodes: Vec<(String, NodeStats)>, tls: TlsMode) -> StatsSnapshot {
         let mut commands = BTreeMap::new();
         for (i, c) in self.commands.iter().enumerate() {
             let calls = c.latency.count();
@@ -265,7 +277,14 @@ impl Stats {
             .filter(|(_, c)| c.load(Ordering::Relaxed) > 0)
             .map(|(r, c)| (r.as_str().to_owned(), c.load(Ordering::Relaxed)))
             .collect();
+        let tls = TlsStats {
+            enabled: tls != TlsMode::Off,
+            insecure_skip_verify: tls == TlsMode::Insecure,
+            handshakes: node_stats.values().map(|n| n.tls_handshakes).sum(),
+            resumed: node_stats.values().map(|n| n.tls_resumed).sum(),
+        };
         StatsSnapshot {
+            tls,
             commands,
             nodes: node_stats,
             errors,
@@ -322,6 +341,10 @@ pub struct NodeStats {
     pub connects: u64,
     /// Failed connection attempts.
     pub connect_errors: u64,
+    /// TLS handshakes completed (one per new TLS connection).
+    pub tls_handshakes: u64,
+    /// Of those, the ones that resumed an earlier session (no certificate exchange).
+    pub tls_resumed: u64,
     /// Idle pooled connections now.
     pub idle_connections: usize,
     /// Times this node was ejected by outlier detection.
@@ -343,6 +366,32 @@ pub struct StatsSnapshot {
     pub errors: BTreeMap<String, u64>,
     /// Cluster-mode events (zero in other modes).
     pub cluster: ClusterStats,
+    /// TLS: whether it is on, and how connections were set up.
+    pub tls: TlsStats,
+}
+
+/// How a core's connections use TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TlsMode {
+    /// Plaintext.
+    Off,
+    /// TLS with certificate and name verification.
+    Verified,
+    /// TLS with `insecure_skip_verify = true`.
+    Insecure,
+}
+
+/// TLS figures of one core.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct TlsStats {
+    /// Connections use TLS.
+    pub enabled: bool,
+    /// Certificates and names are NOT verified (`tls.insecure_skip_verify = true`).
+    pub insecure_skip_verify: bool,
+    /// TLS handshakes completed, all nodes.
+    pub handshakes: u64,
+    /// Of those, resumed sessions.
+    pub resumed: u64,
 }
 
 /// Cluster-mode events.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::spec::{
     AuthSpec, ConfigSpec, HashFunction, HashTagsSpec, KeyHashSpec, MaglevSpec, Mode, NodeSpec,
-    ReadFrom, RingHashSpec,
+    ReadFrom, RingHashSpec, TlsSpec,
 };
 use super::{Config, DurationSpec};
 use crate::error::Result;
@@ -118,7 +118,24 @@ impl ConfigBuilder {
         self.spec.auth = Some(AuthSpec {
             username: username.map(str::to_owned),
             password: Some(password.to_owned()),
+            password_file: None,
         });
+        self
+    }
+
+    /// Set `[auth]` with the password read from a file (at `build`).
+    pub fn auth_password_file(mut self, username: Option<&str>, path: &str) -> Self {
+        self.spec.auth = Some(AuthSpec {
+            username: username.map(str::to_owned),
+            password: None,
+            password_file: Some(path.to_owned()),
+        });
+        self
+    }
+
+    /// Set `[tls]` (files are read and checked at `build`).
+    pub fn tls(mut self, tls: TlsSpec) -> Self {
+        self.spec.tls = Some(tls);
         self
     }
 

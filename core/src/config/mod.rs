@@ -5,7 +5,9 @@
 
 mod builder;
 mod duration;
+mod insecure;
 mod spec;
+mod tls;
 mod url;
 pub(crate) mod validate;
 
@@ -19,8 +21,10 @@ pub use builder::ConfigBuilder;
 pub use duration::DurationSpec;
 pub use spec::{
     AuthSpec, ConfigSpec, HashFunction, HashTagsSpec, KeyHashSpec, MaglevSpec, Mode, NodeSpec,
-    ReadFrom, RefreshSpec, RingHashSpec,
+    ReadFrom, RefreshSpec, RingHashSpec, TlsSpec,
 };
+pub(crate) use tls::client_config as tls_client_config;
+pub use tls::{ClientIdentity, TlsConfig, TrustRoots};
 
 use crate::error::{Error, Result};
 
@@ -128,6 +132,7 @@ pub struct Config {
     pub(crate) key_hash: HashFunction,
     pub(crate) refresh: RefreshConfig,
     pub(crate) auth: Option<Auth>,
+    pub(crate) tls: Option<TlsConfig>,
 }
 
 impl Config {
@@ -243,6 +248,11 @@ impl Config {
     /// The read policy.
     pub fn read_from(&self) -> ReadFrom {
         self.read_from
+    }
+
+    /// The TLS settings, if connections use TLS.
+    pub fn tls(&self) -> Option<&TlsConfig> {
+        self.tls.as_ref()
     }
 
     /// The explicit persistent id, if any.

@@ -242,6 +242,9 @@ pub struct AuthSpec {
     pub username: Option<String>,
     /// The password. Never printed.
     pub password: Option<String>,
+    /// A file holding the password (read once, at construction; one trailing newline is
+    /// dropped). An alternative to `password`.
+    pub password_file: Option<String>,
 }
 
 impl fmt::Debug for AuthSpec {
@@ -249,8 +252,28 @@ impl fmt::Debug for AuthSpec {
         f.debug_struct("AuthSpec")
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("password_file", &self.password_file)
             .finish()
     }
+}
+
+/// `[tls]`: TLS to every node (also implied by `rediss://` and `valkeys://` URLs).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSpec {
+    /// TLS on or off; default on when the `[tls]` table is present.
+    pub enabled: Option<bool>,
+    /// PEM file of the certificate authorities to trust, instead of the platform's roots.
+    pub ca_file: Option<String>,
+    /// PEM certificate chain presented to the servers (mutual TLS; needs `key_file`).
+    pub cert_file: Option<String>,
+    /// PEM private key of `cert_file`.
+    pub key_file: Option<String>,
+    /// The name every node's certificate is verified against (and sent as SNI), instead of
+    /// each node's own host.
+    pub server_name: Option<String>,
+    /// Accept any certificate and name. Dangerous: for test set-ups only; shows in stats.
+    pub insecure_skip_verify: Option<bool>,
 }
 
 /// The whole configuration as written. Unknown keys are errors.
@@ -294,4 +317,6 @@ pub struct ConfigSpec {
     pub refresh: Option<RefreshSpec>,
     /// `[auth]` settings.
     pub auth: Option<AuthSpec>,
+    /// `[tls]` settings.
+    pub tls: Option<TlsSpec>,
 }

@@ -261,7 +261,7 @@ fn bad_urls_and_json_are_config_errors() {
         "redis://h:1/x",
         "redis://h:1?timeout=nope",
         "redis://h:1?nodes=h:2",
-        "rediss://h:1",
+        "rediss://h:1?tls.ca_file=/nonexistent/ca.pem",
         "redis://h:1?mode=ring_hash&mode=maglev",
     ] {
         let e = Config::from_url(url).unwrap_err();
@@ -279,6 +279,7 @@ fn passwords_never_show() {
         auth: Some(AuthSpec {
             username: None,
             password: Some("MARKER-PASSWORD-42".into()),
+            password_file: None,
         }),
         ..Default::default()
     };
@@ -387,4 +388,99 @@ fn url_query_values_are_form_decoded() {
     // `+`, escapes are decoded once (`%2520` is `%20`).
     let c = Config::from_url("redis://h:1?persistent_id=a+b%2Bc%2520").unwrap();
     assert_eq!(c.persistent_id(), Some("a b+c%20"));
+}
+
+/// A file in the temp dir, removed on drop.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn with(name: &str, contents: &[u8]) -> TempFile {
+        let path = std::env::temp_dir().join(format!("shardis-{}-{name}", std::process::id()));
+        std::fs::write(&path, contents).unwrap();
+        TempFile(path)
+    }
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn with_auth(auth: &str) -> Result<Config> {
+    Config::from_toml_str(&format!(
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\n[auth]\n{auth}"
+    ))
+}
+
+#[test]
+fn password_file_is_read_at_construction_and_never_shown() {
+    let f = TempFile::with("pw", b"MARKER-FILE-PW-77\n");
+    let c = with_auth(&format!(
+        "username = \"app\"\npassword_file = {:?}",
+        f.path()
+    ))
+    .unwrap();
+    let auth = c.auth.clone().unwrap();
+    assert_eq!(
+        auth.password.expose(),
+        "MARKER-FILE-PW-77",
+        "one final newline dropped"
+    );
+    assert!(!format!("{c:?}").contains("MARKER-FILE-PW-77"));
+    let crlf = TempFile::with("pw-crlf", b"MARKER-FILE-PW-77\r\n");
+    let c = with_auth(&format!("password_file = {:?}", crlf.path())).unwrap();
+    assert_eq!(c.auth.unwrap().password.expose(), "MARKER-FILE-PW-77");
+
+    let e = with_auth("password_file = \"/nonexistent/shardis-pw\"").unwrap_err();
+    assert!(e.to_string().contains("auth.password_file"), "{e}");
+    assert!(e.to_string().contains("/nonexistent/shardis-pw"), "{e}");
+    let e = with_auth(&format!("password = \"x\"\npassword_file = {:?}", f.path())).unwrap_err();
+    assert!(e.to_string().contains("not both"), "{e}");
+    let empty = TempFile::with("pw-empty", b"\n");
+    let e = with_auth(&format!("password_file = {:?}", empty.path())).unwrap_err();
+    assert!(e.to_string().contains("empty"), "{e}");
+    let two = TempFile::with("pw-two", b"MARKER-FILE-PW-77\nsecond\n");
+    let e = with_auth(&format!("password_file = {:?}", two.path())).unwrap_err();
+    assert!(e.to_string().contains("more than one line"), "{e}");
+    assert!(!e.to_string().contains("MARKER-FILE-PW-77"), "{e}");
+    let e = with_auth("username = \"app\"").unwrap_err();
+    assert!(e.to_string().contains("auth.password"), "{e}");
+}
+
+fn with_tls(tls: &str) -> Result<Config> {
+    Config::from_toml_str(&format!(
+        "mode = \"ring_hash\"\nnodes = [\"h:1\"]\n[tls]\n{tls}"
+    ))
+}
+
+#[test]
+fn tls_files_fail_at_construction_naming_the_key() {
+    let e = with_tls("ca_file = \"/nonexistent/ca.pem\"").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.to_string().contains("tls.ca_file"), "{e}");
+    let not_pem = TempFile::with("not-pem", b"MARKER-NOT-A-CERT");
+    let e = with_tls(&format!("ca_file = {:?}", not_pem.path())).unwrap_err();
+    assert!(e.to_string().contains("tls.ca_file"), "{e}");
+    assert!(!e.to_string().contains("MARKER-NOT-A-CERT"), "{e}");
+    let e = with_tls("cert_file = \"/x/c.pem\"").unwrap_err();
+    assert!(e.to_string().contains("tls.key_file"), "{e}");
+    let e = with_tls("key_file = \"/x/k.pem\"").unwrap_err();
+    assert!(e.to_string().contains("tls.cert_file"), "{e}");
+    let e = with_tls("server_name = \"not a name\"").unwrap_err();
+    assert!(e.to_string().contains("tls.server_name"), "{e}");
+    let e = with_tls("colour = \"blue\"").unwrap_err();
+    assert!(e.to_string().contains("colour"), "{e}");
+}
+
+#[test]
+fn tls_table_turns_tls_on_unless_disabled() {
+    let on = with_tls("insecure_skip_verify = true").unwrap();
+    assert!(on.tls().is_some_and(|t| t.insecure_skip_verify));
+    let off = with_tls("enabled = false").unwrap();
+    assert!(off.tls().is_none());
+    assert_ne!(on.fingerprint(), off.fingerprint());
 }

@@ -19,6 +19,8 @@ pub(super) fn looks_like_url(text: &str) -> bool {
         "rediss+cluster://",
         "valkey://",
         "valkey+cluster://",
+        "valkeys://",
+        "valkeys+cluster://",
     ]
     .iter()
     // Bytes, not a `str` slice: the text may have a multi-byte character at that index.
@@ -37,19 +39,18 @@ pub(super) fn parse(url: &str) -> Result<ConfigSpec> {
         )
     })?;
     let scheme = scheme.to_ascii_lowercase();
-    let cluster = match scheme.as_str() {
-        "redis" | "valkey" => false,
-        "redis+cluster" | "valkey+cluster" => true,
-        "rediss" | "rediss+cluster" | "valkeys" => {
-            return Err(Error::config(
-                "url",
-                "TLS (rediss://) is not supported by this version of shardis",
-            ));
-        }
+    let (cluster, tls) = match scheme.as_str() {
+        "redis" | "valkey" => (false, false),
+        "redis+cluster" | "valkey+cluster" => (true, false),
+        "rediss" | "valkeys" => (false, true),
+        "rediss+cluster" | "valkeys+cluster" => (true, true),
         other => {
             return Err(Error::config(
                 "url",
-                format!("unknown scheme {other:?} (use redis:// or redis+cluster://)"),
+                format!(
+                    "unknown scheme {other:?} (use redis://, rediss://, redis+cluster:// or \
+                     rediss+cluster://)"
+                ),
             ));
         }
     };
@@ -147,6 +148,27 @@ pub(super) fn parse(url: &str) -> Result<ConfigSpec> {
             }
         }
     }
+    match (tls, obj.get_mut("tls")) {
+        (true, None) => {
+            obj.insert("tls".into(), serde_json::json!({ "enabled": true }));
+        }
+        (true, Some(Value::Object(section))) => {
+            if section.get("enabled") == Some(&Value::Bool(false)) {
+                return Err(Error::config(
+                    "tls.enabled",
+                    format!("{scheme}:// is TLS; use redis:// for plaintext"),
+                ));
+            }
+            section.insert("enabled".into(), Value::Bool(true));
+        }
+        (false, Some(_)) => {
+            return Err(Error::config(
+                "tls",
+                format!("{scheme}:// is plaintext; use rediss:// (or valkeys://) for TLS"),
+            ));
+        }
+        _ => {}
+    }
     if !obj.contains_key("mode") && node_count == 1 {
         // One node: every placement is the same; ring_hash keeps Envoy's semantics.
         obj.insert("mode".into(), Value::String("ring_hash".into()));
@@ -221,6 +243,27 @@ mod tests {
         assert!(!e.to_string().contains("MARKERPW"), "{e}");
         let e = parse("ftp://u:MARKERPW@h:1").unwrap_err();
         assert!(!e.to_string().contains("MARKERPW"), "{e}");
+    }
+
+    #[test]
+    fn tls_schemes_turn_tls_on_and_plain_ones_refuse_tls_keys() {
+        for url in [
+            "rediss://127.0.0.1:7000?tls.server_name=redis.internal",
+            "valkeys://127.0.0.1:7000",
+            "rediss+cluster://127.0.0.1:7000",
+            "valkeys+cluster://127.0.0.1:7000",
+        ] {
+            let tls = parse(url).unwrap().tls.unwrap();
+            assert_eq!(tls.enabled, Some(true), "{url}");
+        }
+        let spec = parse("rediss+cluster://127.0.0.1:7000?tls.server_name=r.example").unwrap();
+        assert_eq!(spec.mode, Some(super::super::Mode::Cluster));
+        assert_eq!(spec.tls.unwrap().server_name.as_deref(), Some("r.example"));
+        assert_eq!(parse("redis://127.0.0.1:7000").unwrap().tls, None);
+        let e = parse("redis://127.0.0.1:7000?tls.ca_file=/x").unwrap_err();
+        assert!(e.to_string().contains("rediss://"), "{e}");
+        let e = parse("rediss://127.0.0.1:7000?tls.enabled=false").unwrap_err();
+        assert!(e.to_string().contains("tls.enabled"), "{e}");
     }
 
     #[test]

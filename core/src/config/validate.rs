@@ -115,27 +115,8 @@ pub(super) fn validate(spec: ConfigSpec) -> Result<Config> {
     let maglev_table_size = validate_maglev(&spec)?;
     let key_hash = validate_key_hash(&spec, mode, &nodes)?;
     let refresh = validate_refresh(&spec)?;
-    let auth = match &spec.auth {
-        None => None,
-        Some(a) => {
-            let password = a
-                .password
-                .clone()
-                .ok_or_else(|| Error::config("auth.password", "missing (auth needs a password)"))?;
-            if let Some(u) = &a.username
-                && (u.is_empty() || u.chars().any(|c| c.is_whitespace() || c.is_control()))
-            {
-                return Err(Error::config(
-                    "auth.username",
-                    "must be non-empty without spaces",
-                ));
-            }
-            Some(Auth {
-                username: a.username.clone(),
-                password: Secret(password),
-            })
-        }
-    };
+    let auth = validate_auth(spec.auth.as_ref())?;
+    let tls = super::tls::validate(spec.tls.as_ref())?;
 
     // Sections for another mode are very likely a mistake (a copy-pasted config).
     let stray = [
@@ -176,7 +157,66 @@ pub(super) fn validate(spec: ConfigSpec) -> Result<Config> {
         key_hash,
         refresh,
         auth,
+        tls,
     })
+}
+
+fn validate_auth(spec: Option<&super::AuthSpec>) -> Result<Option<Auth>> {
+    let Some(a) = spec else {
+        return Ok(None);
+    };
+    let password = match (&a.password, &a.password_file) {
+        (Some(_), Some(_)) => {
+            return Err(Error::config(
+                "auth.password_file",
+                "give auth.password or auth.password_file, not both",
+            ));
+        }
+        (Some(p), None) => p.clone(),
+        (None, Some(path)) => read_password_file(path)?,
+        (None, None) => {
+            return Err(Error::config(
+                "auth.password",
+                "missing (auth needs a password or a password_file)",
+            ));
+        }
+    };
+    if let Some(u) = &a.username
+        && (u.is_empty() || u.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(Error::config(
+            "auth.username",
+            "must be non-empty without spaces",
+        ));
+    }
+    Ok(Some(Auth {
+        username: a.username.clone(),
+        password: Secret(password),
+    }))
+}
+
+/// A secret file as Docker/Kubernetes mount them: the password, maybe a final newline.
+/// Its contents never appear in an error.
+fn read_password_file(path: &str) -> Result<String> {
+    let key = "auth.password_file";
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::config(key, format!("cannot read {path}: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::config(key, format!("{path} is not UTF-8 text")))?;
+    let password = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(&text);
+    if password.is_empty() {
+        return Err(Error::config(key, format!("{path} is empty")));
+    }
+    if password.contains(['\n', '\r']) {
+        return Err(Error::config(
+            key,
+            format!("{path} holds more than one line (expected just the password)"),
+        ));
+    }
+    Ok(password.to_owned())
 }
 
 fn positive(spec: &Option<super::DurationSpec>, key: &str, default: Duration) -> Result<Duration> {

@@ -6,12 +6,14 @@
 //! Any failure after bytes were written poisons the connection: the caller drops it, so a
 //! late reply can never be read by the next request (G4).
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::os::fd::AsRawFd;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::resp::{self, Parsed, ProtocolError};
+use super::stream::Stream;
+use super::tls::{self, TlsConnector};
 use crate::command::write_command;
 use crate::config::{Auth, Config};
 use crate::error::{Error, ErrorKind, Result};
@@ -41,18 +43,25 @@ pub(crate) struct ConnSettings {
     /// Send `READONLY` (cluster mode with a read policy that uses replicas; harmless on a
     /// primary, so every connection gets it and a node's role may change freely).
     pub readonly: bool,
+    /// TLS to every node (one connector, so one session cache, per core).
+    pub tls: Option<Arc<TlsConnector>>,
 }
 
 impl ConnSettings {
-    pub(crate) fn from_config(c: &Config) -> ConnSettings {
-        ConnSettings {
+    pub(crate) fn from_config(c: &Config) -> Result<ConnSettings> {
+        let tls = match c.tls() {
+            Some(t) => Some(Arc::new(TlsConnector::new(t)?)),
+            None => None,
+        };
+        Ok(ConnSettings {
             connect_timeout: c.connect_timeout,
             keepalive: c.tcp_keepalive,
             auth: c.auth.clone(),
             db: c.db,
             readonly: c.mode == crate::config::Mode::Cluster
                 && c.read_from != crate::config::ReadFrom::Primary,
-        }
+            tls,
+        })
     }
 }
 
@@ -61,7 +70,12 @@ pub(crate) type Reply = Result<Value>;
 
 /// A live connection.
 pub(crate) struct Conn {
-    stream: TcpStream,
+    stream: Stream,
+    /// For TLS connections: whether the handshake resumed an earlier session.
+    tls_resumed: Option<bool>,
+    /// A reply was read on this connection (a new plaintext connection reset before its
+    /// first reply is most likely a TLS port).
+    answered: bool,
     /// Read buffer: bytes `rstart..rend` are received and not yet parsed. Zeroed once when
     /// (re)allocated, never per reply.
     rbuf: Vec<u8>,
@@ -114,11 +128,11 @@ impl Conn {
                 );
             }
             let limit = settings.connect_timeout.min(remaining);
+            let by_deadline = limit < settings.connect_timeout;
             match TcpStream::connect_timeout(&addr, limit) {
                 Ok(stream) => return Conn::setup(stream, node, host, settings, deadline),
                 Err(e) => {
-                    let by_deadline =
-                        limit < settings.connect_timeout && io_kind(&e) == ErrorKind::Timeout;
+                    let by_deadline = by_deadline && io_kind(&e) == ErrorKind::Timeout;
                     let kind = if by_deadline {
                         ErrorKind::Timeout
                     } else {
@@ -151,8 +165,31 @@ impl Conn {
                 .set_tcp_keepalive(&ka)
                 .map_err(fail)?;
         }
+        let (stream, tls_resumed) = match &settings.tls {
+            None => (Stream::Plain(stream), None),
+            Some(tls) => {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                let limit = settings.connect_timeout.min(remaining);
+                if limit.is_zero() {
+                    return Err(
+                        Error::new(ErrorKind::Timeout, "deadline passed while connecting")
+                            .with_node(node),
+                    );
+                }
+                let timeout_kind = if limit < settings.connect_timeout {
+                    ErrorKind::Timeout
+                } else {
+                    ErrorKind::Connect
+                };
+                let (tls_stream, resumed) =
+                    tls.handshake(stream, host, node, limit, timeout_kind)?;
+                (Stream::Tls(Box::new(tls_stream)), Some(resumed))
+            }
+        };
         let mut conn = Conn {
             stream,
+            tls_resumed,
+            answered: false,
             rbuf: vec![0; READ_CHUNK],
             rstart: 0,
             rend: 0,
@@ -189,6 +226,12 @@ impl Conn {
             write_command(&mut buf, &[b"READONLY"]);
             steps.push("READONLY failed");
         }
+        if steps.is_empty() && self.stream.is_tls() {
+            // A TLS 1.3 server judges the client certificate after the client's handshake
+            // ended: one round trip makes a refusal a connect error, not the first reply.
+            write_command(&mut buf, &[b"PING"]);
+            steps.push("PING failed");
+        }
         if steps.is_empty() {
             return Ok(());
         }
@@ -213,6 +256,11 @@ impl Conn {
             }
         }
         Ok(())
+    }
+
+    /// For a TLS connection, whether its handshake resumed an earlier session.
+    pub(crate) fn tls_resumed(&self) -> Option<bool> {
+        self.tls_resumed
     }
 
     /// Let the next deadline computation use `now` (taken by the caller moments ago, with
@@ -247,14 +295,15 @@ impl Conn {
     pub(crate) fn send(&mut self, bytes: &[u8], deadline: Instant) -> Result<()> {
         let rem = self.remaining(deadline)?;
         if Conn::needs_update(self.write_timeout, rem) {
-            self.stream.set_write_timeout(Some(rem)).map_err(|e| {
+            self.stream.set_write_timeout(rem).map_err(|e| {
                 Error::new(ErrorKind::Io, format!("set timeout: {e}")).with_node(&self.node)
             })?;
             self.write_timeout = rem;
         }
         self.stream.write_all(bytes).map_err(|e| {
             let kind = io_kind(&e);
-            Error::new(kind, format!("write: {e}")).with_node(&self.node)
+            let msg = tls::describe_io(&e, &self.host).unwrap_or_else(|| format!("write: {e}"));
+            Error::new(kind, msg).with_node(&self.node)
         })
     }
 
@@ -267,6 +316,7 @@ impl Conn {
             if buffered > 0 && buffered >= need {
                 match resp::parse(&self.rbuf[self.rstart..self.rend]) {
                     Ok(Parsed::Done(reply, used)) => {
+                        self.answered = true;
                         self.rstart += used;
                         if self.rstart == self.rend {
                             self.reset_buffer();
@@ -297,7 +347,7 @@ impl Conn {
         if let Ok(rem) = rem
             && Conn::needs_update(self.read_timeout, rem)
         {
-            self.stream.set_read_timeout(Some(rem)).map_err(|e| {
+            self.stream.set_read_timeout(rem).map_err(|e| {
                 Error::new(ErrorKind::Io, format!("set timeout: {e}")).with_node(&self.node)
             })?;
             self.read_timeout = rem;
@@ -317,7 +367,7 @@ impl Conn {
             Ok(_) => self.stream.read(&mut self.rbuf[self.rend..]),
             // Out of time: still take what already arrived, without waiting (a node read
             // after another one used up the deadline may have answered long ago).
-            Err(late) => match self.read_waiting_none() {
+            Err(late) => match self.stream.read_waiting_none(&mut self.rbuf[self.rend..]) {
                 Ok(0) | Err(_) => return Err(late),
                 Ok(n) => Ok(n),
             },
@@ -332,10 +382,11 @@ impl Conn {
                 ),
             )
             .with_node(&self.node)),
-            Ok(0) => {
-                Err(Error::new(ErrorKind::Io, "connection closed by the server")
-                    .with_node(&self.node))
-            }
+            Ok(0) => Err(Error::new(
+                ErrorKind::Io,
+                format!("connection closed by the server{}", self.plaintext_hint()),
+            )
+            .with_node(&self.node)),
             Ok(n) => {
                 self.rend += n;
                 Ok(())
@@ -347,37 +398,25 @@ impl Conn {
                 let kind = io_kind(&e);
                 let msg = if kind == ErrorKind::Timeout {
                     "timed out waiting for the reply".to_owned()
+                } else if let Some(tls) = tls::describe_io(&e, &self.host) {
+                    tls
                 } else {
-                    format!("read: {e}")
+                    format!("read: {e}{}", self.plaintext_hint())
                 };
                 Err(Error::new(kind, msg).with_node(&self.node))
             }
         }
     }
 
-    /// Read what is already in the socket's buffer into ours, without waiting: `Ok(0)` when
-    /// nothing is there (or the peer closed).
-    fn read_waiting_none(&mut self) -> io::Result<usize> {
-        let free = &mut self.rbuf[self.rend..];
-        // SAFETY: recv(2) into our own buffer's free tail, of its exact length, on our own
-        // socket; MSG_DONTWAIT never blocks.
-        let n = unsafe {
-            libc::recv(
-                self.stream.as_raw_fd(),
-                free.as_mut_ptr().cast(),
-                free.len(),
-                libc::MSG_DONTWAIT,
-            )
-        };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            return if err.kind() == io::ErrorKind::WouldBlock {
-                Ok(0)
-            } else {
-                Err(err)
-            };
+    /// Words for a plaintext connection the server dropped before any reply: what a TLS-only
+    /// port does with a plaintext request.
+    fn plaintext_hint(&self) -> &'static str {
+        if self.answered || self.stream.is_tls() || self.rend > self.rstart {
+            ""
+        } else {
+            " before any reply on a new plaintext connection: if the server expects TLS, use \
+             rediss:// or [tls]"
         }
-        Ok(n as usize)
     }
 
     /// Everything consumed: start from the beginning (and give back a big buffer).
@@ -408,27 +447,9 @@ impl Conn {
 
     /// Is this idle connection still usable? Probes with a non-blocking peek when it has been
     /// idle for a while: EOF, an error or unexpected bytes mean it must be dropped.
-    pub(crate) fn is_reusable(&self, now: Instant) -> bool {
-        if now.saturating_duration_since(self.last_used) < PROBE_IDLE_AFTER {
-            return true;
-        }
-        let mut byte = [0u8; 1];
-        // SAFETY: recv(2) into a 1-byte stack buffer on our own socket; MSG_DONTWAIT never
-        // blocks and MSG_PEEK consumes nothing.
-        let n = unsafe {
-            libc::recv(
-                self.stream.as_raw_fd(),
-                byte.as_mut_ptr().cast(),
-                1,
-                libc::MSG_PEEK | libc::MSG_DONTWAIT,
-            )
-        };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            return err.kind() == io::ErrorKind::WouldBlock;
-        }
-        // 0: the peer closed; > 0: bytes nobody asked for.
-        false
+    pub(crate) fn is_reusable(&mut self, now: Instant) -> bool {
+        now.saturating_duration_since(self.last_used) < PROBE_IDLE_AFTER
+            || self.stream.is_idle_clean()
     }
 }
 

@@ -9,3 +9,5 @@ pub(crate) mod node;
 pub(crate) mod nodes;
 pub(crate) mod pool;
 pub(crate) mod resp;
+pub(crate) mod stream;
+pub(crate) mod tls;

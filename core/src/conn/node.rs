@@ -109,6 +109,9 @@ impl Node {
         }
         let result = Conn::connect(&self.addr, &self.host, self.port, settings, deadline);
         self.counters.connect(result.is_ok());
+        if let Some(resumed) = result.as_ref().ok().and_then(Conn::tls_resumed) {
+            self.counters.tls_handshake(resumed);
+        }
         result.map(|c| (c, false))
     }
 

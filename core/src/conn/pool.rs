@@ -25,7 +25,7 @@ impl NodePool {
     /// recent clock reading (it decides which idle connections are probed first).
     pub(crate) fn take(&self, now: Instant) -> Option<Conn> {
         loop {
-            let conn = self.idle.lock().pop()?;
+            let mut conn = self.idle.lock().pop()?;
             if conn.is_reusable(now) {
                 return Some(conn);
             }

@@ -1,0 +1,244 @@
+//! TLS on the caller's thread (rustls over a blocking `TcpStream`): the handshake within the
+//! connect time limit, and errors that say what went wrong — unknown CA, name mismatch,
+//! expired certificate, a plaintext server on a TLS port, a client certificate the server
+//! refused — and name the node. Never a silent fall-back to plaintext.
+//!
+//! One [`TlsConnector`] per core: its rustls client keeps the TLS sessions (tickets) of every
+//! node, so a reconnect resumes instead of paying a full handshake.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use rustls::{AlertDescription, CertificateError, ClientConnection, HandshakeKind};
+
+use crate::config::TlsConfig;
+use crate::error::{Error, ErrorKind, Result};
+
+/// A TLS connection over a blocking socket.
+pub(crate) type TlsStream = rustls::StreamOwned<ClientConnection, TcpStream>;
+
+/// Starts TLS connections with one configuration (and one session cache).
+pub(crate) struct TlsConnector {
+    config: Arc<rustls::ClientConfig>,
+    server_name: Option<ServerName<'static>>,
+}
+
+impl std::fmt::Debug for TlsConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConnector")
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsConnector {
+    /// A connector for `tls` (with a session cache of its own).
+    pub(crate) fn new(tls: &TlsConfig) -> Result<TlsConnector> {
+        Ok(TlsConnector {
+            config: crate::config::tls_client_config(tls)?,
+            server_name: tls.server_name.clone(),
+        })
+    }
+
+    /// Run the TLS handshake on `sock` within `limit`. `host` is the node's host (the name
+    /// verified and sent as SNI unless `tls.server_name` says otherwise). Returns the stream
+    /// and whether the session was resumed.
+    pub(crate) fn handshake(
+        &self,
+        mut sock: TcpStream,
+        host: &str,
+        node: &str,
+        limit: Duration,
+        timeout_kind: ErrorKind,
+    ) -> Result<(TlsStream, bool)> {
+        let name = match &self.server_name {
+            Some(name) => name.clone(),
+            None => ServerName::try_from(host.to_owned()).map_err(|_| {
+                Error::new(
+                    ErrorKind::Connect,
+                    format!("TLS: {host:?} is not a name a certificate can be checked against"),
+                )
+                .with_node(node)
+            })?,
+        };
+        let fail = |what: String, kind: ErrorKind| {
+            Error::new(kind, format!("TLS handshake failed: {what}")).with_node(node)
+        };
+        let setup = |e: io::Error| fail(format!("socket set-up: {e}"), ErrorKind::Connect);
+        sock.set_read_timeout(Some(limit)).map_err(setup)?;
+        sock.set_write_timeout(Some(limit)).map_err(setup)?;
+        let mut conn = ClientConnection::new(self.config.clone(), name.clone())
+            .map_err(|e| fail(e.to_string(), ErrorKind::Connect))?;
+        let mut wire = Recording {
+            sock: &mut sock,
+            first: Vec::new(),
+        };
+        while conn.is_handshaking() {
+            if let Err(e) = conn.complete_io(&mut wire) {
+                let (what, kind) = describe_handshake_error(&e, &wire.first, &name);
+                let kind = if kind == ErrorKind::Timeout {
+                    timeout_kind
+                } else {
+                    kind
+                };
+                return Err(fail(what, kind));
+            }
+        }
+        let resumed = conn.handshake_kind() == Some(HandshakeKind::Resumed);
+        Ok((rustls::StreamOwned::new(conn, sock), resumed))
+    }
+}
+
+/// The socket, keeping the first bytes the server sent (to tell a plaintext server apart).
+struct Recording<'a> {
+    sock: &'a mut TcpStream,
+    first: Vec<u8>,
+}
+
+impl Read for Recording<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.sock.read(buf)?;
+        if self.first.len() < 8 {
+            let take = n.min(8 - self.first.len());
+            self.first.extend_from_slice(&buf[..take]);
+        }
+        Ok(n)
+    }
+}
+
+impl Write for Recording<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.sock.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.sock.flush()
+    }
+}
+
+/// What a failed handshake means, in words a user can act on, and its error kind.
+fn describe_handshake_error(
+    e: &io::Error,
+    first: &[u8],
+    name: &ServerName<'_>,
+) -> (String, ErrorKind) {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    ) {
+        let hint = if first.is_empty() {
+            " (a plaintext server on a TLS port waits like this: is TLS on at the server?)"
+        } else {
+            ""
+        };
+        return (
+            format!("no answer within the connect timeout{hint}"),
+            ErrorKind::Timeout,
+        );
+    }
+    if looks_like_plaintext_redis(first) {
+        return (
+            "the server answered in plaintext: it is not a TLS port (use redis:// or \
+             tls.enabled = false for a plaintext server)"
+                .to_owned(),
+            ErrorKind::Connect,
+        );
+    }
+    if let Some(tls) = rustls_error(e) {
+        return (describe(tls, &name.to_str()), ErrorKind::Connect);
+    }
+    if e.kind() == io::ErrorKind::UnexpectedEof || first.is_empty() {
+        return (
+            format!("the server closed the connection during the handshake ({e})"),
+            ErrorKind::Connect,
+        );
+    }
+    (e.to_string(), ErrorKind::Connect)
+}
+
+/// A RESP reply (`-ERR …`, `+…`) where a TLS record was expected.
+fn looks_like_plaintext_redis(first: &[u8]) -> bool {
+    matches!(first.first(), Some(b'-' | b'+' | b'$' | b'*' | b':'))
+}
+
+/// The rustls error inside an I/O error, if any.
+pub(crate) fn rustls_error(e: &io::Error) -> Option<&rustls::Error> {
+    e.get_ref()?.downcast_ref::<rustls::Error>()
+}
+
+/// A rustls error in words, for a connection to `name`.
+pub(crate) fn describe(e: &rustls::Error, name: &str) -> String {
+    match e {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            CertificateError::UnknownIssuer => {
+                "unknown CA: the server's certificate is not signed by a trusted authority \
+                 (tls.ca_file, or the platform's roots)"
+                    .to_owned()
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                format!(
+                    "name mismatch: the server's certificate is not valid for {name} (set \
+                     tls.server_name to a name it holds)"
+                )
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                "expired certificate: the server's certificate is no longer valid".to_owned()
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                "certificate not yet valid (is the clock right?)".to_owned()
+            }
+            other => format!("invalid server certificate: {other:?}"),
+        },
+        rustls::Error::AlertReceived(alert) => match alert {
+            AlertDescription::CertificateRequired => {
+                "the server requires a client certificate (set tls.cert_file and tls.key_file)"
+                    .to_owned()
+            }
+            AlertDescription::BadCertificate
+            | AlertDescription::UnknownCA
+            | AlertDescription::CertificateUnknown
+            | AlertDescription::UnsupportedCertificate
+            | AlertDescription::CertificateExpired
+            | AlertDescription::AccessDenied => {
+                format!("the server refused the client certificate (alert {alert:?})")
+            }
+            AlertDescription::ProtocolVersion | AlertDescription::HandshakeFailure => {
+                format!("no TLS version or cipher in common with the server (alert {alert:?})")
+            }
+            other => format!("the server sent TLS alert {other:?}"),
+        },
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+            format!("the server did not speak TLS ({e})")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Connection-level failure text for an I/O error on an established TLS connection (a
+/// TLS 1.3 server refuses a client certificate only after the client's handshake ended, so
+/// the refusal arrives with the first reply).
+pub(crate) fn describe_io(e: &io::Error, host: &str) -> Option<String> {
+    Some(format!("TLS: {}", describe(rustls_error(e)?, host)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_failure() {
+        let name = "127.0.0.1";
+        let unknown = rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer);
+        assert!(describe(&unknown, name).starts_with("unknown CA"));
+        let expired = rustls::Error::InvalidCertificate(CertificateError::Expired);
+        assert!(describe(&expired, name).starts_with("expired certificate"));
+        let mismatch = rustls::Error::InvalidCertificate(CertificateError::NotValidForName);
+        assert!(describe(&mismatch, name).contains("not valid for 127.0.0.1"));
+        let required = rustls::Error::AlertReceived(AlertDescription::CertificateRequired);
+        assert!(describe(&required, name).contains("requires a client certificate"));
+        assert!(looks_like_plaintext_redis(b"-ERR unknown"));
+        assert!(!looks_like_plaintext_redis(&[0x16, 0x03, 0x03]));
+    }
+}
