@@ -3,27 +3,57 @@
 //! expired certificate, a plaintext server on a TLS port, a client certificate the server
 //! refused — and name the node. Never a silent fall-back to plaintext.
 //!
-//! One [`TlsConnector`] per core: its rustls client keeps the TLS sessions (tickets) of every
-//! node, so a reconnect resumes instead of paying a full handshake.
+//! One [`TlsConnector`] per core keeps a TLS session cache per node (nodes often share a name:
+//! one IP with several ports, or one `tls.server_name`, and a ticket is only good at the node
+//! that issued it), so a reconnect resumes instead of paying a full handshake. The caches
+//! belong to one process: a forked child starts with empty ones and never takes a lock a
+//! parent thread may have held at `fork()`.
 
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
 
 use rustls::pki_types::ServerName;
 use rustls::{AlertDescription, CertificateError, ClientConnection, HandshakeKind};
 
 use crate::config::TlsConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::process;
+
+/// TLS 1.3 tickets (and a TLS 1.2 session) kept per node: a few, as several connections to
+/// one node reconnect at once after a failure.
+const SESSIONS_PER_NODE: usize = 8;
 
 /// A TLS connection over a blocking socket.
 pub(crate) type TlsStream = rustls::StreamOwned<ClientConnection, TcpStream>;
 
 /// Starts TLS connections with one configuration (and one session cache).
 pub(crate) struct TlsConnector {
-    config: Arc<rustls::ClientConfig>,
+    /// The verified settings every node's client is cloned from.
+    base: Arc<rustls::ClientConfig>,
     server_name: Option<ServerName<'static>>,
+    /// This process' clients, one per node address (each with its own session cache).
+    per_node: ArcSwap<ProcessClients>,
+}
+
+/// The per-node clients of one process generation.
+struct ProcessClients {
+    generation: u64,
+    by_node: Mutex<HashMap<String, Arc<rustls::ClientConfig>>>,
+}
+
+impl ProcessClients {
+    fn new() -> ProcessClients {
+        ProcessClients {
+            generation: process::generation(),
+            by_node: Mutex::new(HashMap::new()),
+        }
+    }
 }
 
 impl std::fmt::Debug for TlsConnector {
@@ -38,9 +68,34 @@ impl TlsConnector {
     /// A connector for `tls` (with a session cache of its own).
     pub(crate) fn new(tls: &TlsConfig) -> Result<TlsConnector> {
         Ok(TlsConnector {
-            config: crate::config::tls_client_config(tls)?,
+            base: crate::config::tls_client_config(tls)?,
             server_name: tls.server_name.clone(),
+            per_node: ArcSwap::from_pointee(ProcessClients::new()),
         })
+    }
+
+    /// The client (and so the session cache) for `node`, in this process.
+    fn client_for(&self, node: &str) -> Arc<rustls::ClientConfig> {
+        let mut clients = self.per_node.load_full();
+        if clients.generation != process::generation() {
+            // A forked child: the parent's caches (and their locks) are left alone.
+            let fresh = Arc::new(ProcessClients::new());
+            let previous = self.per_node.compare_and_swap(&clients, fresh);
+            if Arc::ptr_eq(&previous, &clients) {
+                std::mem::forget(previous);
+            }
+            clients = self.per_node.load_full();
+        }
+        let mut by_node = clients.by_node.lock();
+        by_node
+            .entry(node.to_owned())
+            .or_insert_with(|| {
+                let mut config = (*self.base).clone();
+                config.resumption =
+                    rustls::client::Resumption::in_memory_sessions(SESSIONS_PER_NODE);
+                Arc::new(config)
+            })
+            .clone()
     }
 
     /// Run the TLS handshake on `sock` within `limit`. `host` is the node's host (the name
@@ -70,7 +125,7 @@ impl TlsConnector {
         let setup = |e: io::Error| fail(format!("socket set-up: {e}"), ErrorKind::Connect);
         sock.set_read_timeout(Some(limit)).map_err(setup)?;
         sock.set_write_timeout(Some(limit)).map_err(setup)?;
-        let mut conn = ClientConnection::new(self.config.clone(), name.clone())
+        let mut conn = ClientConnection::new(self.client_for(node), name.clone())
             .map_err(|e| fail(e.to_string(), ErrorKind::Connect))?;
         let mut wire = Recording {
             sock: &mut sock,
