@@ -258,6 +258,11 @@ impl Conn {
         Ok(())
     }
 
+    /// Is this a TLS connection?
+    pub(crate) fn is_tls(&self) -> bool {
+        self.stream.is_tls()
+    }
+
     /// For a TLS connection, whether its handshake resumed an earlier session.
     pub(crate) fn tls_resumed(&self) -> Option<bool> {
         self.tls_resumed

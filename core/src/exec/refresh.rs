@@ -53,7 +53,7 @@ fn read_answer(
         if use_slots {
             parse::parse_slots(&v, host)
         } else {
-            parse::parse_shards(&v, host)
+            parse::parse_shards(&v, host, conn.is_tls())
         }
         .map(|view| (epoch, view))
     }))

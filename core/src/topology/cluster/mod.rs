@@ -13,7 +13,7 @@ pub(crate) fn fuzz_check_view(reply: &crate::reply::Value, slots: bool, host: &s
     let view = if slots {
         parse::parse_slots(reply, host)
     } else {
-        parse::parse_shards(reply, host)
+        parse::parse_shards(reply, host, false)
     };
     let Ok(view) = view else { return 0 };
     for shard in &view.shards {

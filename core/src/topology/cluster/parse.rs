@@ -92,8 +92,10 @@ fn canonical(mut shards: Vec<ShardView>) -> View {
     View { shards }
 }
 
-/// Parse a `CLUSTER SHARDS` reply. `host` is the answering node's host (for `?` endpoints).
-pub(crate) fn parse_shards(reply: &Value, host: &str) -> Result<View> {
+/// Parse a `CLUSTER SHARDS` reply. `host` is the answering node's host (for `?` endpoints);
+/// `tls` picks each node's `tls-port` over its `port` (a node lists the ports it has: a
+/// TLS-only node has no `port`).
+pub(crate) fn parse_shards(reply: &Value, host: &str, tls: bool) -> Result<View> {
     let list = reply
         .as_array()
         .ok_or_else(|| bad("CLUSTER SHARDS is not an array"))?;
@@ -118,7 +120,13 @@ pub(crate) fn parse_shards(reply: &Value, host: &str) -> Result<View> {
         let mut replicas = Vec::new();
         for n in nodes {
             let np = pairs(n).ok_or_else(|| bad("node is not a map"))?;
-            let port = field(&np, "port")
+            let (first, second) = if tls {
+                ("tls-port", "port")
+            } else {
+                ("port", "tls-port")
+            };
+            let port = field(&np, first)
+                .or_else(|| field(&np, second))
                 .and_then(Value::as_int)
                 .ok_or_else(|| bad("node without port"))?;
             let addr = endpoint(
@@ -256,7 +264,7 @@ mod tests {
                 ]),
             ]),
         ]);
-        let v = parse_shards(&reply, "127.0.0.1").unwrap();
+        let v = parse_shards(&reply, "127.0.0.1", false).unwrap();
         assert_eq!(v.shards.len(), 2);
         assert_eq!(v.shards[0].primary, "127.0.0.1:7000");
         assert_eq!(v.shards[0].ranges, vec![(0, 5460), (10923, 16383)]);
@@ -265,6 +273,34 @@ mod tests {
             vec!["127.0.0.1:7004".to_string()],
             "failed replicas are skipped"
         );
+    }
+
+    #[test]
+    fn tls_clients_take_the_tls_port_and_tls_only_nodes_have_no_port() {
+        let with_ports = |ports: &[(&str, i64)]| {
+            let mut fields = vec![b("ip"), b("127.0.0.1"), b("role"), b("master")];
+            for (name, port) in ports {
+                fields.extend([b(name), Value::Int(*port)]);
+            }
+            Value::Array(vec![Value::Array(vec![
+                b("slots"),
+                Value::Array(vec![Value::Int(0), Value::Int(16383)]),
+                b("nodes"),
+                Value::Array(vec![Value::Array(fields)]),
+            ])])
+        };
+        let both = with_ports(&[("port", 7000), ("tls-port", 8000)]);
+        let primary = |r: &Value, tls| parse_shards(r, "h", tls).unwrap().shards[0].primary.clone();
+        assert_eq!(primary(&both, false), "127.0.0.1:7000");
+        assert_eq!(primary(&both, true), "127.0.0.1:8000");
+        let tls_only = with_ports(&[("tls-port", 8000)]);
+        assert_eq!(primary(&tls_only, true), "127.0.0.1:8000");
+        assert_eq!(
+            primary(&tls_only, false),
+            "127.0.0.1:8000",
+            "the only port there is"
+        );
+        assert!(parse_shards(&with_ports(&[]), "h", true).is_err());
     }
 
     #[test]
@@ -278,7 +314,7 @@ mod tests {
                 node(7003, "replica", "online"),
             ]),
         ])]);
-        let v = parse_shards(&reply, "127.0.0.1").unwrap();
+        let v = parse_shards(&reply, "127.0.0.1", false).unwrap();
         assert_eq!(v.shards.len(), 1, "the slots stay covered");
         assert_eq!(v.shards[0].primary, "127.0.0.1:7000");
         assert_eq!(v.shards[0].replicas, vec!["127.0.0.1:7003".to_string()]);
