@@ -1,7 +1,8 @@
 //! A real Redis Cluster on loopback: N primaries with R replicas each, built by hand with
 //! `CLUSTER MEET` / `ADDSLOTSRANGE` / `REPLICATE` (bus ports set explicitly with
 //! `--cluster-port`), with the operations the fault tests need: failover, kill, restart,
-//! add a node, move a slot.
+//! add a node, move a slot. With TLS options the nodes speak TLS to clients, to each other
+//! (`tls-cluster yes`: they meet on and announce their TLS ports) and for replication.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -347,9 +348,15 @@ impl Cluster {
             .unwrap_or_else(|| panic!("slot {slot} uncovered"))
     }
 
-    /// Start a new empty primary and introduce it to the cluster; returns its index.
+    /// Start a new empty primary and introduce it to the cluster; returns its index. It
+    /// shares the first node's TLS settings and limited ACL user, if any.
     pub fn add_node(&mut self) -> usize {
-        let node = RedisServer::start_cluster_node(ServerOptions::default());
+        let first = self.nodes[0].options();
+        let node = RedisServer::start_cluster_node(ServerOptions {
+            tls: first.tls.clone(),
+            limited_user: first.limited_user.clone(),
+            ..Default::default()
+        });
         self.nodes[0].cmd(&[
             "CLUSTER",
             "MEET",

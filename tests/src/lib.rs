@@ -1,6 +1,7 @@
-//! Test harness shared by every suite: starts real `redis-server`, Envoy and nutcracker
-//! processes on free loopback ports, stops them even when a test fails (and, through
-//! `PR_SET_PDEATHSIG`, when the test process dies), and generates the command table.
+//! Test harness shared by every suite: starts real `redis-server` (plaintext or TLS, with a
+//! throw-away PKI), Envoy and nutcracker processes on free loopback ports, stops them even
+//! when a test fails (and, through `PR_SET_PDEATHSIG`, when the test process dies), and
+//! generates the command table.
 
 pub mod cluster;
 pub mod command_table;
@@ -12,9 +13,11 @@ pub mod process;
 pub mod proxy;
 pub mod reshape;
 pub mod server;
+pub mod tls;
 
 pub use cluster::Cluster;
-pub use server::{RedisServer, ServerOptions, StandaloneSet};
+pub use server::{RedisServer, ServerCert, ServerOptions, StandaloneSet, TlsServer};
+pub use tls::{TlsClient, TlsFiles};
 
 use shardis::{Client, Config, ConfigBuilder, Mode};
 

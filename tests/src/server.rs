@@ -1,12 +1,15 @@
-//! Real `redis-server` processes on free 127.0.0.1 ports.
+//! Real `redis-server` processes on free 127.0.0.1 ports, plaintext or TLS.
 
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::Value;
 
 use crate::ports::free_port;
 use crate::process::{Guarded, TempDir, wait_until};
+use crate::tls::{TlsClient, TlsFiles};
 
 /// Extra settings for a server.
 #[derive(Debug, Clone, Default)]
@@ -17,6 +20,133 @@ pub struct ServerOptions {
     pub acl_user: Option<(String, String)>,
     /// Extra `--name value` arguments.
     pub extra: Vec<(String, String)>,
+    /// Serve TLS only (no plaintext port): [`RedisServer::port`] is the TLS port, and the
+    /// harness's own connections use TLS.
+    pub tls: Option<TlsServer>,
+    /// An ACL user `(name, password, rules)`: `on >password` then the space-separated
+    /// `rules` (e.g. `~lim:* &* +@read`), given as a `--user` argument so that it exists
+    /// from the start, on every node and after every restart.
+    pub limited_user: Option<(String, String, String)>,
+}
+
+/// Which certificate a TLS server presents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ServerCert {
+    /// `server.pem`: from the test CA, for 127.0.0.1 and localhost.
+    #[default]
+    Valid,
+    /// `expired.pem`: from the test CA, expired.
+    Expired,
+    /// `wrong-name.pem`: from the test CA, for `wrong.example` only.
+    WrongName,
+    /// `other-server.pem`: from an unrelated CA.
+    OtherCa,
+}
+
+/// TLS settings of a server: `--port 0 --tls-port <port>`, the certificate it presents,
+/// `tls-ca-cert-file ca.pem`, `tls-auth-clients yes|no`, `tls-replication yes` (and
+/// `tls-cluster yes` for cluster nodes); for its own outgoing links (replication, cluster
+/// bus, MIGRATE) a node presents `client.pem`.
+#[derive(Debug, Clone)]
+pub struct TlsServer {
+    /// The PKI.
+    pub files: Arc<TlsFiles>,
+    /// The certificate presented.
+    pub cert: ServerCert,
+    /// `tls-auth-clients yes`: clients must present a certificate from the test CA.
+    pub auth_clients: bool,
+}
+
+impl TlsServer {
+    /// `server.pem`, no client certificates required.
+    pub fn new(files: Arc<TlsFiles>) -> TlsServer {
+        TlsServer {
+            files,
+            cert: ServerCert::Valid,
+            auth_clients: false,
+        }
+    }
+
+    /// [`TlsServer::new`] over the process's shared PKI ([`TlsFiles::shared`]).
+    pub fn shared() -> TlsServer {
+        TlsServer::new(TlsFiles::shared())
+    }
+
+    /// Require client certificates (mutual TLS).
+    pub fn mutual(mut self) -> TlsServer {
+        self.auth_clients = true;
+        self
+    }
+
+    /// Present `cert` instead.
+    pub fn presenting(mut self, cert: ServerCert) -> TlsServer {
+        self.cert = cert;
+        self
+    }
+
+    /// The certificate and key files presented.
+    pub fn cert_and_key(&self) -> (PathBuf, PathBuf) {
+        let f = &self.files;
+        match self.cert {
+            ServerCert::Valid => (f.server_cert(), f.server_key()),
+            ServerCert::Expired => (f.expired_cert(), f.expired_key()),
+            ServerCert::WrongName => (f.wrong_name_cert(), f.wrong_name_key()),
+            ServerCert::OtherCa => (f.other_server_cert(), f.other_server_key()),
+        }
+    }
+
+    /// How a well-configured client reaches this server: trusting the CA that issued its
+    /// certificate, presenting `client.pem` when client certificates are required. It
+    /// verifies the server fully, so it fails on `Expired` and `WrongName`.
+    pub fn client(&self) -> TlsClient {
+        let f = &self.files;
+        let ca = match self.cert {
+            ServerCert::OtherCa => f.other_ca(),
+            _ => f.ca(),
+        };
+        let client = TlsClient::trusting(&ca);
+        if self.auth_clients {
+            client.with_identity(&f.client_cert(), &f.client_key())
+        } else {
+            client
+        }
+    }
+
+    /// The harness's own (admin) client: [`TlsServer::client`], not verifying the
+    /// deliberately bad certificates.
+    fn admin(&self) -> TlsClient {
+        let mut client = self.client();
+        client.insecure = matches!(self.cert, ServerCert::Expired | ServerCert::WrongName);
+        client
+    }
+
+    fn args(&self, port: u16, cluster: bool) -> Vec<std::ffi::OsString> {
+        let (cert, key) = self.cert_and_key();
+        let f = &self.files;
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
+        let mut args: Vec<std::ffi::OsString> = Vec::new();
+        let mut pair = |k: &str, v: std::ffi::OsString| {
+            args.push(k.into());
+            args.push(v);
+        };
+        pair("--port", "0".into());
+        pair("--tls-port", port.to_string().into());
+        pair("--tls-cert-file", cert.into());
+        pair("--tls-key-file", key.into());
+        pair("--tls-ca-cert-file", f.ca().into());
+        pair("--tls-client-cert-file", f.client_cert().into());
+        pair("--tls-client-key-file", f.client_key().into());
+        pair("--tls-auth-clients", yes_no(self.auth_clients).into());
+        pair("--tls-replication", "yes".into());
+        // Start a full sync at once instead of waiting 5 s (7.0's default) for more
+        // replicas to share it: a 3+3 TLS cluster is up in about 2 s instead of 6 s.
+        pair("--repl-diskless-sync-delay", "0".into());
+        if cluster {
+            pair("--tls-cluster", "yes".into());
+        }
+        args
+    }
 }
 
 /// One `redis-server`.
@@ -59,7 +189,7 @@ impl RedisServer {
             let bus_port = cluster.then(free_port);
             match spawn(port, bus_port, &options, &dir) {
                 Ok(mut process) => {
-                    if wait_ready(&mut process, port, options.password.as_deref()) {
+                    if wait_ready(&mut process, port, &options) {
                         return RedisServer {
                             process,
                             port,
@@ -87,7 +217,7 @@ impl RedisServer {
         log_tail(&self.dir)
     }
 
-    /// The port.
+    /// The port (the TLS port for a TLS server).
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -107,14 +237,19 @@ impl RedisServer {
         self.process.is_running()
     }
 
+    /// The options it was started with.
+    pub fn options(&self) -> &ServerOptions {
+        &self.options
+    }
+
+    /// Its TLS settings (TLS servers only).
+    pub fn tls(&self) -> Option<&TlsServer> {
+        self.options.tls.as_ref()
+    }
+
     /// Run one command, returning errors instead of panicking (short timeouts).
     pub fn try_cmd(&self, args: &[&str]) -> Result<Value, String> {
-        let mut info = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
-        if let Some(p) = &self.options.password {
-            info = info.set_password(p);
-        }
-        let ci = crate::connection_info(self.port).set_redis_settings(info);
-        let mut con = redis::Client::open(ci)
+        let mut con = admin_client(self.port, &self.options)
             .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(500)))
             .map_err(|e| e.to_string())?;
         con.set_read_timeout(Some(Duration::from_secs(5)))
@@ -131,14 +266,11 @@ impl RedisServer {
         self.process.pid()
     }
 
-    /// A direct `redis` crate connection (as the admin / the test's observer).
+    /// A direct `redis` crate connection (as the admin / the test's observer; over TLS to
+    /// a TLS server).
     pub fn connection(&self) -> redis::Connection {
-        let mut info = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
-        if let Some(p) = &self.options.password {
-            info = info.set_password(p);
-        }
-        let ci = crate::connection_info(self.port).set_redis_settings(info);
-        let client = redis::Client::open(ci).unwrap_or_else(|e| panic!("client: {e}"));
+        let client =
+            admin_client(self.port, &self.options).unwrap_or_else(|e| panic!("client: {e}"));
         client
             .get_connection_with_timeout(Duration::from_secs(5))
             .unwrap_or_else(|e| panic!("connect to {}: {e}", self.addr()))
@@ -210,11 +342,7 @@ impl RedisServer {
             }
         });
         assert!(ok, "could not respawn redis-server on {}", self.port);
-        let ready = wait_ready(
-            &mut self.process,
-            self.port,
-            self.options.password.as_deref(),
-        );
+        let ready = wait_ready(&mut self.process, self.port, &self.options);
         assert!(ready, "restart: {}", self.log_tail());
     }
 
@@ -248,13 +376,46 @@ impl RedisServer {
     }
 }
 
-fn wait_ready(process: &mut Guarded, port: u16, password: Option<&str>) -> bool {
+fn wait_ready(process: &mut Guarded, port: u16, options: &ServerOptions) -> bool {
     let mut exited = false;
     let ready = wait_until(Duration::from_secs(10), || {
         exited = !process.is_running();
-        exited || ping(port, password)
+        exited
+            || match options.tls {
+                None => ping(port, options.password.as_deref()),
+                Some(_) => tls_ping(port, options),
+            }
     });
     ready && !exited
+}
+
+/// The harness's client for a server: the password if any, no CLIENT SETINFO, TLS for a
+/// TLS server.
+fn admin_client(port: u16, options: &ServerOptions) -> redis::RedisResult<redis::Client> {
+    let mut info = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
+    if let Some(p) = &options.password {
+        info = info.set_password(p);
+    }
+    match &options.tls {
+        None => redis::Client::open(crate::connection_info(port).set_redis_settings(info)),
+        Some(tls) => tls.admin().client(port, info),
+    }
+}
+
+/// PING over the admin TLS connection (AUTH first with a password).
+fn tls_ping(port: u16, options: &ServerOptions) -> bool {
+    let Ok(mut con) = admin_client(port, options)
+        .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(500)))
+    else {
+        return false;
+    };
+    if con
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .is_err()
+    {
+        return false;
+    }
+    redis::cmd("PING").query::<String>(&mut con).is_ok()
 }
 
 fn log_tail(dir: &TempDir) -> String {
@@ -271,25 +432,27 @@ fn spawn(
 ) -> std::io::Result<Guarded> {
     let mut cmd = Command::new(redis_server_binary());
     let d = dir.path();
-    cmd.arg("--port")
-        .arg(port.to_string())
-        .args([
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-        ])
-        .args(["--enable-debug-command", "yes", "--protected-mode", "no"])
-        .arg("--dir")
-        .arg(d)
-        .arg("--logfile")
-        .arg(d.join("redis.log"))
-        .arg("--dbfilename")
-        .arg(format!("dump-{port}.rdb"));
+    match &options.tls {
+        None => cmd.arg("--port").arg(port.to_string()),
+        Some(tls) => cmd.args(tls.args(port, bus_port.is_some())),
+    };
+    cmd.args([
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+    ])
+    .args(["--enable-debug-command", "yes", "--protected-mode", "no"])
+    .arg("--dir")
+    .arg(d)
+    .arg("--logfile")
+    .arg(d.join("redis.log"))
+    .arg("--dbfilename")
+    .arg(format!("dump-{port}.rdb"));
     if let Some(p) = &options.password {
         cmd.args(["--requirepass", p]);
     }
@@ -298,6 +461,12 @@ fn spawn(
         cmd.arg("--user")
             .arg(user)
             .args(["on", &format!(">{pass}"), "~*", "&*", "+@all"]);
+    }
+    if let Some((user, pass, rules)) = &options.limited_user {
+        cmd.arg("--user")
+            .arg(user)
+            .args(["on", &format!(">{pass}")])
+            .args(rules.split_whitespace());
     }
     if let Some(bus) = bus_port {
         cmd.args([

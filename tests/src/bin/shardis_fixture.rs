@@ -8,14 +8,30 @@
 //! shardis-fixture cluster --primaries 3 --replicas 1
 //! {"kind":"cluster","nodes":[…primaries first…],"pids":[…]}
 //! ```
+//!
+//! TLS: `--tls` serves TLS only (the ports are TLS ports; cluster nodes also use TLS for
+//! the bus and replication), `--mtls` also requires client certificates from the test CA.
+//! The PKI (see `shardis_tests::tls`) is `--tls-dir DIR` (implies `--tls`), made beforehand
+//! with `shardis-fixture pki DIR` or by another fixture, or else a fresh one removed when
+//! the fixture stops. The JSON
+//! then adds `"tls":true`, `"mtls"`, `"tls_dir"`, `"ca_file"` and the client certificate a
+//! client presents, `"cert_file"`/`"key_file"` (`client.pem`/`client.key`).
+//!
+//! `--limited-user NAME --limited-password P --limited-rules "RULES"` adds an ACL user
+//! `on >P RULES` on every node.
 
 use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::Arc;
 
-use shardis_tests::{Cluster, RedisServer, ServerOptions, StandaloneSet};
+use shardis_tests::{Cluster, RedisServer, ServerOptions, StandaloneSet, TlsFiles, TlsServer};
 
 fn usage() -> ! {
-    eprintln!("usage: shardis-fixture standalone [--count N] [--password P]");
-    eprintln!("       shardis-fixture cluster [--primaries N] [--replicas R]");
+    eprintln!("usage: shardis-fixture standalone [--count N] [--password P] [TLS] [ACL]");
+    eprintln!("       shardis-fixture cluster [--primaries N] [--replicas R] [TLS] [ACL]");
+    eprintln!("       shardis-fixture pki DIR");
+    eprintln!("  TLS: --tls [--mtls] [--tls-dir DIR]");
+    eprintln!("  ACL: --limited-user NAME --limited-password P --limited-rules RULES");
     std::process::exit(2);
 }
 
@@ -28,13 +44,43 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
+    let flag = |name: &str| args.iter().any(|a| a == name);
     let number = |name: &str, default: usize| -> usize {
         value(name)
             .map(|v| v.parse().unwrap_or_else(|_| usage()))
             .unwrap_or(default)
     };
+    if kind == "pki" {
+        let dir = args.get(1).unwrap_or_else(|| usage());
+        let files = TlsFiles::generate_in(Path::new(dir));
+        println!(
+            "{}",
+            serde_json::json!({"kind": "pki", "tls_dir": files.dir()})
+        );
+        return;
+    }
+    let mtls = flag("--mtls");
+    let tls = (flag("--tls") || mtls || value("--tls-dir").is_some()).then(|| {
+        let files = match value("--tls-dir") {
+            Some(dir) => TlsFiles::open(Path::new(&dir)),
+            None => TlsFiles::generate(),
+        };
+        let server = TlsServer::new(Arc::new(files));
+        if mtls { server.mutual() } else { server }
+    });
+    let limited_user = match (
+        value("--limited-user"),
+        value("--limited-password"),
+        value("--limited-rules"),
+    ) {
+        (Some(user), Some(pass), rules) => Some((user, pass, rules.unwrap_or_default())),
+        (None, None, None) => None,
+        _ => usage(),
+    };
     let options = ServerOptions {
         password: value("--password"),
+        tls: tls.clone(),
+        limited_user,
         ..Default::default()
     };
     let servers: Vec<RedisServer> = match kind {
@@ -54,11 +100,20 @@ fn main() {
         }
         _ => usage(),
     };
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "kind": kind,
         "nodes": servers.iter().map(RedisServer::addr).collect::<Vec<_>>(),
         "pids": servers.iter().map(RedisServer::pid).collect::<Vec<_>>(),
     });
+    if let Some(tls) = &tls {
+        let f = &tls.files;
+        json["tls"] = true.into();
+        json["mtls"] = tls.auth_clients.into();
+        json["tls_dir"] = f.dir().to_string_lossy().into();
+        json["ca_file"] = f.ca().to_string_lossy().into();
+        json["cert_file"] = f.client_cert().to_string_lossy().into();
+        json["key_file"] = f.client_key().to_string_lossy().into();
+    }
     let mut out = std::io::stdout();
     let _ = writeln!(out, "{json}");
     let _ = out.flush();
@@ -66,5 +121,7 @@ fn main() {
     let mut sink = [0u8; 256];
     let mut stdin = std::io::stdin();
     while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+    // The servers stop before a PKI of our own is removed (the last Arc goes with `tls`).
     drop(servers);
+    drop(tls);
 }

@@ -8,4 +8,5 @@ mod pipeline;
 mod registry;
 mod stats;
 mod table;
+mod tls_fixture;
 mod transaction_failures;
