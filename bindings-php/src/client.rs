@@ -28,7 +28,9 @@ pub struct Client {
 }
 
 /// phpredis' `RedisCluster` constructor over shardis:
-/// `new Shardis\Cluster(null, ['10.0.0.1:7000'], 1.5, 1.5, true, 'secret')`.
+/// `new Shardis\Cluster(null, ['10.0.0.1:7000'], 1.5, 1.5, true, 'secret')`, over TLS
+/// `new Shardis\Cluster(null, ['tls://10.0.0.1:7000'], 1.5, 1.5, true, $auth, ['stream' =>
+/// ['cafile' => '/etc/redis/ca.pem']])`.
 #[php_class]
 #[php(name = "Shardis\\Cluster")]
 pub struct Cluster {
@@ -50,9 +52,9 @@ impl HasSession for Cluster {
 /// The shared core for `config` (the process registry: same persistent id or same config →
 /// same connections and topology).
 fn shared_session(config: shardis::Config) -> PhpResult<Session> {
-    shardis::Client::shared(config)
-        .map(Session::new)
-        .map_err(|e| to_exception(&e))
+    let core = shardis::Client::shared(config).map_err(|e| to_exception(&e))?;
+    crate::info::record(core.config());
+    Ok(Session::new(core))
 }
 
 redis_api!(Client {
@@ -63,7 +65,9 @@ redis_api!(Client {
 });
 
 redis_api!(Cluster {
-    /// phpredis' `RedisCluster($name, $seeds, $timeout, $read_timeout, $persistent, $auth)`.
+    /// phpredis' `RedisCluster($name, $seeds, $timeout, $read_timeout, $persistent, $auth,
+    /// $context)`: `tls://host:port` seeds turn TLS on, `$context['stream']` holds its
+    /// options (`cafile`, `local_cert`, `local_pk`, `peer_name`, `verify_peer`).
     pub fn __construct(
         name: Option<&Zval>,
         seeds: Option<&Zval>,
@@ -71,8 +75,10 @@ redis_api!(Cluster {
         read_timeout: Option<&Zval>,
         persistent: Option<&Zval>,
         auth: Option<&Zval>,
+        context: Option<&Zval>,
     ) -> PhpResult<Self> {
-        let args = ClusterArgs { name, seeds, timeout, read_timeout, persistent, auth };
+        let args =
+            ClusterArgs { name, seeds, timeout, read_timeout, persistent, auth, context };
         Ok(Cluster { session: shared_session(config::from_cluster_args(&args)?)? })
     }
 });

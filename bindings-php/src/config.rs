@@ -8,6 +8,7 @@ use serde_json::{Map, Value as Json};
 use shardis::Config;
 
 use crate::args::{Key, entries, is_list, type_name, values};
+use crate::context::{Transport, config_error, name_context_key, split_seed, tls_from_context};
 use crate::errors::{to_exception, type_error, value_error};
 
 /// `new Shardis\Client($config)`: an array, a URL (`redis://…`, `redis+cluster://…`) or the
@@ -95,6 +96,9 @@ fn value_json(v: &Zval, path: &str) -> Result<Json, PhpException> {
             }
         },
         DataType::Array => match v.array() {
+            // `'tls' => []` is the schema's empty `[tls]` table: TLS on with the defaults
+            // (elsewhere an empty array leaves the key unset, see `to_json`).
+            Some(a) if a.is_empty() && path == "config.tls" => Json::Object(Map::new()),
             Some(a) => to_json(a, path)?,
             None => Json::Null,
         },
@@ -107,10 +111,11 @@ fn value_json(v: &Zval, path: &str) -> Result<Json, PhpException> {
     })
 }
 
-/// phpredis' `RedisCluster($name, $seeds, $timeout, $read_timeout, $persistent, $auth)`.
-/// `persistent` as a string becomes the persistent id; `true`/`false` are accepted for
-/// compatibility: shardis always keeps connections and topology in the process registry
-/// (that is its purpose), keyed by `$name` when given.
+/// phpredis' `RedisCluster($name, $seeds, $timeout, $read_timeout, $persistent, $auth,
+/// $context)`. `persistent` as a string becomes the persistent id; `true`/`false` are
+/// accepted for compatibility: shardis always keeps connections and topology in the process
+/// registry (that is its purpose), keyed by `$name` when given. `tls://` seeds and `$context`
+/// become the `tls` section (see [`crate::context`]).
 pub(crate) struct ClusterArgs<'a> {
     pub name: Option<&'a Zval>,
     pub seeds: Option<&'a Zval>,
@@ -118,6 +123,7 @@ pub(crate) struct ClusterArgs<'a> {
     pub read_timeout: Option<&'a Zval>,
     pub persistent: Option<&'a Zval>,
     pub auth: Option<&'a Zval>,
+    pub context: Option<&'a Zval>,
 }
 
 fn seconds_to_ms(z: Option<&Zval>, what: &str) -> Result<Option<u64>, PhpException> {
@@ -154,9 +160,11 @@ fn text<'a>(z: &'a Zval, what: &str) -> Result<&'a str, PhpException> {
     })
 }
 
+/// phpredis' `$auth`: `'pass'`, `['user', 'pass']`, `['pass']` or `['user' => …, 'pass' =>
+/// …]` (null, `''` and `[]`: no AUTH, as in phpredis).
 fn auth_json(z: &Zval) -> Result<Option<Json>, PhpException> {
     let z = z.dereference();
-    if z.is_null() {
+    if z.is_null() || z.str() == Some("") || z.array().is_some_and(|a| a.is_empty()) {
         return Ok(None);
     }
     let mut auth = Map::new();
@@ -234,29 +242,61 @@ pub(crate) fn from_cluster_args(a: &ClusterArgs<'_>) -> Result<Config, PhpExcept
     let mut cfg = Map::new();
     cfg.insert("mode".into(), Json::String("cluster".into()));
     let name = a.name.map(Zval::dereference).and_then(Zval::str);
-    let mut nodes = Vec::new();
+    let mut seeds = Vec::new();
     match a.seeds.map(Zval::dereference).filter(|s| !s.is_null()) {
-        Some(seeds) => {
-            let seeds = seeds.array().ok_or_else(|| {
+        Some(given) => {
+            let given = given.array().ok_or_else(|| {
                 type_error(format!(
                     "Shardis\\Cluster::__construct(): $seeds must be of type array, {} given",
-                    type_name(seeds)
+                    type_name(given)
                 ))
             })?;
-            for s in values(seeds) {
-                nodes.push(Json::String(text(s, "each seed")?.to_owned()));
+            for s in values(given) {
+                seeds.push(text(s, "each seed")?.to_owned());
             }
         }
         None => {
-            let from_ini = name.map(seeds_from_ini).unwrap_or_default();
-            nodes.extend(from_ini.into_iter().map(Json::String));
-            if nodes.is_empty() {
+            seeds = name.map(seeds_from_ini).unwrap_or_default();
+            if seeds.is_empty() {
                 return Err(value_error(
                     "Shardis\\Cluster::__construct(): $seeds is required (an array of \"host:port\"), \
                      or a $name listed in php.ini's redis.clusters.seeds",
                 ));
             }
         }
+    }
+    // `tls://h:p` seeds turn TLS on (phpredis' way); every seed must agree.
+    let mut nodes = Vec::with_capacity(seeds.len());
+    let mut transports = Vec::with_capacity(seeds.len());
+    for seed in &seeds {
+        let (transport, addr) = split_seed(seed)?;
+        transports.push((transport, seed.as_str()));
+        nodes.push(Json::String(addr.to_owned()));
+    }
+    let tls_seed = transports.iter().find(|(t, _)| *t == Transport::Tls);
+    let plain_seed = transports.iter().find(|(t, _)| *t == Transport::Plain);
+    if let (Some((_, tls)), Some((_, plain))) = (tls_seed, plain_seed) {
+        return Err(config_error(
+            "$seeds",
+            format!(
+                "{tls:?} is TLS but {plain:?} is not: every node of a cluster speaks the same \
+                 (write all seeds as tls://host:port, or none)"
+            ),
+        ));
+    }
+    let mut tls = tls_from_context(a.context)?;
+    let from_context = !tls.is_empty();
+    if tls_seed.is_some() {
+        tls.insert("enabled".into(), Json::Bool(true));
+        cfg.insert("tls".into(), Json::Object(tls));
+    } else if let Some(option) = tls.keys().next() {
+        return Err(config_error(
+            "$context",
+            format!(
+                "TLS options (tls.{option}) with plaintext seeds: write the seeds as \
+                 tls://host:port to use TLS, or drop $context['stream']"
+            ),
+        ));
     }
     cfg.insert("nodes".into(), Json::Array(nodes));
     if let Some(ms) = seconds_to_ms(a.timeout, "timeout")? {
@@ -284,5 +324,8 @@ pub(crate) fn from_cluster_args(a: &ClusterArgs<'_>) -> Result<Config, PhpExcept
     if let Some(auth) = a.auth.map(auth_json).transpose()?.flatten() {
         cfg.insert("auth".into(), auth);
     }
-    Config::from_json_value(Json::Object(cfg)).map_err(|e| to_exception(&e))
+    Config::from_json_value(Json::Object(cfg)).map_err(|e| {
+        let e = if from_context { name_context_key(e) } else { e };
+        to_exception(&e)
+    })
 }

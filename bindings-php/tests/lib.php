@@ -8,15 +8,43 @@ if (!extension_loaded('shardis')) {
     exit(1);
 }
 
-/** The nodes of the fixture `$kind` ('cluster' or 'standalone'). */
+/** A fixture's JSON as with-fixtures.sh exports it (`SHARDIS_CLUSTER`, `SHARDIS_TLS_CLUSTER`, …). */
+function fixture_json(string $var): array
+{
+    $json = getenv($var);
+    if ($json === false || $json === '') {
+        // A missing fixture fails the test (a skipped test is a failed one).
+        throw new RuntimeException("$var is not set (run the suite through run.sh, which starts scripts/with-fixtures.sh)");
+    }
+    return json_decode($json, true, 512, JSON_THROW_ON_ERROR);
+}
+
+/**
+ * The nodes of the fixture `$kind`: 'cluster', 'standalone' (plaintext), 'tls-cluster',
+ * 'tls-standalone', 'mtls-standalone'.
+ */
 function fixture_nodes(string $kind): array
 {
-    $var = $kind === 'cluster' ? 'SHARDIS_CLUSTER' : 'SHARDIS_STANDALONE';
-    $json = getenv($var);
-    if ($json === false) {
-        throw new RuntimeException("$var is not set (run the suite through run.sh)");
+    return fixture_json('SHARDIS_' . strtoupper(str_replace('-', '_', $kind)))['nodes'];
+}
+
+/** A file of the test PKI (SHARDIS_TLS_DIR: ca.pem, client.pem, client.key, other-ca.pem, …). */
+function tls_file(string $name): string
+{
+    $dir = getenv('SHARDIS_TLS_DIR');
+    if ($dir === false || $dir === '' || !is_file("$dir/$name")) {
+        throw new RuntimeException("the test PKI file $name is missing (SHARDIS_TLS_DIR=" . var_export($dir, true) . '; run the suite through run.sh)');
     }
-    return json_decode($json, true, 512, JSON_THROW_ON_ERROR)['nodes'];
+    return "$dir/$name";
+}
+
+/** phpredis over TLS to one node (the independent view of a TLS server), `$stream`: more `ssl` options. */
+function tls_node_conn(string $addr, array $stream = []): Redis
+{
+    [$host, $port] = explode(':', $addr);
+    $r = new Redis();
+    $r->connect("tls://$host", (int) $port, 2.0, null, 0, 0, ['stream' => $stream + ['cafile' => tls_file('ca.pem')]]);
+    return $r;
 }
 
 /** A cluster client (shared core per config, as in production). */
@@ -71,18 +99,18 @@ function node_conn(string $addr): Redis
 }
 
 /** One kept connection per node for reading counters (so measuring opens no connection). */
-function stats_conn(string $addr): Redis
+function stats_conn(string $addr, bool $tls = false): Redis
 {
     static $conns = [];
-    return $conns[$addr] ??= node_conn($addr);
+    return $conns[$addr] ??= $tls ? tls_node_conn($addr) : node_conn($addr);
 }
 
-/** Sum of an `INFO` field over nodes. */
-function info_sum(array $nodes, string $section, string $field): int
+/** Sum of an `INFO` field over nodes (`$tls`: the nodes are TLS nodes). */
+function info_sum(array $nodes, string $section, string $field, bool $tls = false): int
 {
     $sum = 0;
     foreach ($nodes as $n) {
-        $sum += (int) (stats_conn($n)->info($section)[$field] ?? 0);
+        $sum += (int) (stats_conn($n, $tls)->info($section)[$field] ?? 0);
     }
     return $sum;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The PHP suite: with a 3+3 Redis Cluster and 3 standalone nodes (scripts/with-fixtures.sh),
-# runs every *_test.php with the extension loaded. A test passes only by printing "PASS";
-# a missing extension, a skip or any other exit is a failure.
+# The PHP suite: with a 3+3 Redis Cluster and 3 standalone nodes, and their TLS and
+# mutual-TLS counterparts (scripts/with-fixtures.sh), runs every *_test.php with the
+# extension loaded. A test passes only by printing "PASS"; a missing extension, a missing
+# fixture, a skip or any other exit is a failure.
 #   usage: run.sh <path of the built extension .so> <path of shardis-fixture>
 set -euo pipefail
 ext=$(realpath "$1")
@@ -11,6 +12,14 @@ if [ -z "${SHARDIS_CLUSTER:-}" ]; then
   # Re-run this script with the servers started (scripts/with-fixtures.sh stops them).
   exec bash "$here/../../scripts/with-fixtures.sh" "$fixture" bash "$0" "$ext" "$fixture"
 fi
+# The TLS tests need the TLS fixtures: without them the suite fails (a skipped test is a
+# failed one), before any test runs.
+for v in SHARDIS_TLS_DIR SHARDIS_TLS_CLUSTER SHARDIS_TLS_STANDALONE SHARDIS_MTLS_STANDALONE; do
+  if [ -z "${!v:-}" ]; then
+    echo "run.sh: $v is not set: scripts/with-fixtures.sh did not start the TLS fixtures" >&2
+    exit 1
+  fi
+done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export SHARDIS_PHP_EXT="$ext"
