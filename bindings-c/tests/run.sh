@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The C suite: real C programs (bindings-c/tests/c/*_test.c) built with -Wall -Wextra -Werror,
-# statically linked with libshardis.a, run against a 3+3 Redis Cluster and 3 standalone nodes,
+# statically linked with libshardis.a, run against a 3+3 Redis Cluster and 3 standalone nodes
+# (and their TLS-only twins: tls_test.c; valgrind.supp silences ring's assembly only),
 # each twice: under AddressSanitizer + LeakSanitizer + UndefinedBehaviorSanitizer (the C side),
 # and under valgrind (everything, the Rust code included: invalid accesses, definite leaks).
 # A run passes only by printing "PASS" and exiting 0; any report fails it. The header alone
@@ -29,7 +30,7 @@ fi
 # valgrind also sees the Rust side (ASan instruments only the C programs).
 valgrind=""
 if command -v valgrind >/dev/null; then
-  valgrind="valgrind --quiet --error-exitcode=24 --leak-check=full --errors-for-leak-kinds=definite --child-silent-after-fork=yes"
+  valgrind="valgrind --quiet --error-exitcode=24 --leak-check=full --errors-for-leak-kinds=definite --child-silent-after-fork=yes --suppressions=$here/valgrind.supp"
 fi
 failed=0
 passed=0

@@ -198,3 +198,91 @@ fn cluster_mode_route_cmd_dist_and_load() {
     assert_eq!(code, 0, "{out}");
     assert!(out.lines().last().unwrap().contains("errors 0"), "{out}");
 }
+
+#[test]
+fn tls_cluster_route_cmd_dist_and_load() {
+    let files = shardis_tests::TlsFiles::shared();
+    let cluster = shardis_tests::Cluster::start_with(
+        3,
+        1,
+        shardis_tests::ServerOptions {
+            tls: Some(shardis_tests::TlsServer::new(files.clone())),
+            ..Default::default()
+        },
+    );
+    let dir = shardis_tests::process::TempDir::new("cli-tls");
+    let path = dir.path().join("tls.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "mode = \"cluster\"\nnodes = [{:?}]\n[tls]\nca_file = {:?}\n",
+            cluster.nodes[0].addr(),
+            files.ca().display().to_string()
+        ),
+    )
+    .unwrap();
+    let config = path.display().to_string();
+    let client = shardis::Client::new(shardis::Config::from_file(&config).unwrap()).unwrap();
+
+    let (code, out) = run(shardis().args(["route", "--config", &config, "foo"]));
+    assert_eq!(
+        (code, out),
+        (0, format!("foo\t{}\n", client.node_for(b"foo").unwrap()))
+    );
+    assert_eq!(
+        run(shardis().args(["cmd", "--config", &config, "SET", "foo", "tls"])),
+        (0, "OK\n".into())
+    );
+    assert_eq!(
+        run(shardis().args(["cmd", "--config", &config, "GET", "foo"])),
+        (0, "\"tls\"\n".into())
+    );
+    // The same through a rediss:// URL; without the CA the failure says why (exit 1).
+    let url = format!(
+        "rediss+cluster://{}?tls.ca_file={}",
+        cluster.nodes[0].addr(),
+        files.ca().display()
+    );
+    assert_eq!(
+        run(shardis().args(["cmd", "--config", &url, "GET", "foo"])),
+        (0, "\"tls\"\n".into())
+    );
+    let (code, out) =
+        run(shardis().args(["dist", "--config", &config, "--keys", "1000", "--flush"]));
+    assert_eq!(code, 0, "{out}");
+    let mut total = 0;
+    for p in cluster.shards().keys() {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(p.as_str()))
+            .unwrap_or_else(|| panic!("{p} missing: {out}"));
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cols[1], cols[3], "routed = on server: {line}");
+        total += cols[1].parse::<usize>().unwrap();
+    }
+    assert_eq!(total, 1000, "{out}");
+    let (code, out) = run(shardis().args([
+        "load",
+        "--config",
+        &config,
+        "--seconds",
+        "1",
+        "--clients",
+        "2",
+    ]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.lines().last().unwrap().contains("errors 0"), "{out}");
+
+    let untrusted = format!("rediss+cluster://{}", cluster.nodes[0].addr());
+    let out = shardis()
+        .args(["cmd", "--config", &untrusted, "GET", "foo"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("unknown CA"), "{text}");
+}

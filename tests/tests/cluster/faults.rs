@@ -139,7 +139,16 @@ fn f1_manual_failover_loses_nothing_acknowledged() {
 #[test]
 fn f2_killed_primary_no_read_errors_and_writes_recover() {
     let _s = serial();
-    let mut cluster = Cluster::start(3, 1);
+    f2_scenario(Cluster::start(3, 1), client);
+}
+
+/// F2 on `cluster` with clients made by `client` (plaintext here, TLS in `tls.rs`): a primary
+/// killed under traffic; reads through replicas see no error, writes recover after the
+/// promotion, every call ends by its deadline.
+pub fn f2_scenario(
+    mut cluster: Cluster,
+    client: impl Fn(&Cluster, ReadFrom, Duration) -> shardis::Client,
+) {
     let timeout = Duration::from_secs(2);
     let writer = client(&cluster, ReadFrom::Primary, timeout);
     let reader = client(&cluster, ReadFrom::PreferReplica, timeout);

@@ -7,6 +7,7 @@ mod faults;
 mod isolation;
 mod lifecycle;
 mod restarts;
+mod tls;
 mod wire;
 
 use std::sync::{Mutex, MutexGuard};
