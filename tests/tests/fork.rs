@@ -1,13 +1,15 @@
 //! Fork safety (RELIABILITY K1, K2): a client used before `fork()` works in the child while
 //! the parent keeps working — 20 fork cycles, unique tokens, 0 crossed replies — even while
-//! another parent thread is mid-call at the moment of the fork.
+//! another parent thread is mid-call at the moment of the fork; over plaintext and over TLS
+//! (where a child touching the parent's TLS state — a `close_notify`, a read of its records —
+//! would break the parent's connections).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use shardis::{Client, Mode, Value};
-use shardis_tests::{StandaloneSet, builder};
+use shardis_tests::{ServerOptions, StandaloneSet, TlsFiles, TlsServer, builder};
 
 const CYCLES: usize = 20;
 const OPS_PER_CHILD: usize = 200;
@@ -74,6 +76,32 @@ fn client_works_in_forked_children_while_the_parent_keeps_working() {
         .persistent_id("fork-test")
         .build()
         .unwrap();
+    fork_cycles(config);
+}
+
+#[test]
+fn tls_client_works_in_forked_children_while_the_parent_keeps_working() {
+    let files = TlsFiles::shared();
+    let set = StandaloneSet::start_with(
+        3,
+        ServerOptions {
+            tls: Some(TlsServer::new(files.clone())),
+            ..Default::default()
+        },
+    );
+    let config = builder(&set, Mode::RingHash, false)
+        .persistent_id("fork-test-tls")
+        .timeout(Duration::from_secs(3))
+        .tls(shardis::config::TlsSpec {
+            ca_file: Some(files.ca().display().to_string()),
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    fork_cycles(config);
+}
+
+fn fork_cycles(config: shardis::Config) {
     let client = Client::shared(config.clone()).unwrap();
     // Used before the first fork: pooled connections exist in the parent.
     for i in 0..50 {
@@ -145,5 +173,11 @@ fn client_works_in_forked_children_while_the_parent_keeps_working() {
     let stats = client.stats();
     for (node, n) in &stats.nodes {
         assert!(n.errors == 0, "{node}: {n:?}");
+        // Two parent threads: at most two connections (TLS handshakes) per node, ever.
+        assert!(n.connects <= 2, "{node}: {n:?}");
+        assert_eq!(
+            n.tls_handshakes,
+            if stats.tls.enabled { n.connects } else { 0 }
+        );
     }
 }
