@@ -1,6 +1,8 @@
 """Shared servers for the Python suite: the Rust fixture program starts real redis-servers
-(a 3-node standalone set and a 3+3 cluster) on free loopback ports and stops them when its
-stdin closes — the same harness the Rust integration tests use."""
+(a 3-node standalone set and a 3+3 cluster, and over TLS a 3-node standalone set, a 2-node
+mutual-TLS set and a 3+3 cluster, all trusting one test PKI and with the ACL user
+``limited``) on free loopback ports and stops them when its stdin closes — the same harness
+the Rust integration tests use. A fixture that cannot start fails its tests (never skips)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
-from typing import Iterator, List
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -32,6 +34,7 @@ class Servers:
         if not line:
             raise RuntimeError(f"shardis-fixture {' '.join(args)} failed to start servers")
         info = json.loads(line)
+        self.info: Dict[str, Any] = info
         self.nodes: List[str] = info["nodes"]
         self.pids: List[int] = info["pids"]
 
@@ -55,6 +58,75 @@ def standalone() -> Iterator[Servers]:
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Servers]:
     s = Servers("cluster", "--primaries", "3", "--replicas", "1")
+    yield s
+    s.stop()
+
+
+# The ACL user every TLS fixture has: keys lim:* only (scripts/with-fixtures.sh uses the same).
+LIMITED_USER = "limited"
+LIMITED_PASSWORD = "limited-secret-9f3"
+LIMITED_RULES = (
+    "~lim:* &* +@read +@write +@connection +cluster|slots +cluster|shards +cluster|nodes "
+    "+cluster|myid +info +readonly +ping"
+)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """The test PKI (``shardis-fixture pki DIR``): ca.pem, server.pem/.key, client.pem/.key,
+    other-ca.pem, other-server.pem/.key, client-other.pem/.key, expired.pem/.key,
+    wrong-name.pem/.key, mismatched.key."""
+    d = tmp_path_factory.mktemp("pki")
+    out = subprocess.run([_fixture_binary(), "pki", str(d)], capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise RuntimeError(f"shardis-fixture pki failed ({out.returncode}): {out.stderr}")
+    info = json.loads(out.stdout)
+    path = Path(info["tls_dir"])
+    for name in ("ca.pem", "client.pem", "client.key", "other-ca.pem", "expired.pem", "wrong-name.pem"):
+        if not (path / name).is_file():
+            raise RuntimeError(f"shardis-fixture pki: {name} missing in {path}")
+    return path
+
+
+def _tls_args(pki: Path) -> List[str]:
+    return [
+        "--tls-dir",
+        str(pki),
+        "--limited-user",
+        LIMITED_USER,
+        "--limited-password",
+        LIMITED_PASSWORD,
+        "--limited-rules",
+        LIMITED_RULES,
+    ]
+
+
+def _tls_servers(*args: str) -> Servers:
+    s = Servers(*args)
+    if not s.info.get("tls"):
+        s.stop()
+        raise RuntimeError(f"shardis-fixture {' '.join(args)}: its JSON does not say tls: {s.info}")
+    return s
+
+
+@pytest.fixture(scope="session")
+def tls_standalone(pki) -> Iterator[Servers]:  # type: ignore[no-untyped-def]
+    s = _tls_servers("standalone", "--count", "3", "--tls", *_tls_args(pki))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def mtls_standalone(pki) -> Iterator[Servers]:  # type: ignore[no-untyped-def]
+    s = _tls_servers("standalone", "--count", "2", "--mtls", *_tls_args(pki))
+    assert s.info.get("mtls") is True, s.info
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_cluster(pki) -> Iterator[Servers]:  # type: ignore[no-untyped-def]
+    s = _tls_servers("cluster", "--primaries", "3", "--replicas", "1", "--tls", *_tls_args(pki))
     yield s
     s.stop()
 

@@ -10,6 +10,7 @@ released) and shapes the reply with redis-py's response callbacks — so return 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import redis
@@ -20,12 +21,27 @@ from redis.commands.core import Script
 
 from . import exceptions
 from ._native import NativeClient
+from ._redis_py_options import UNSET, merge_into_spec, merge_into_url, translate
 
 __all__ = ["Client", "NodeReplies"]
 
 # Config keys of the schema (ARCHITECTURE §7); anything else passed to Client() is an error
 # from the core naming the key.
-_SECTIONS = ("ring_hash", "maglev", "ketama", "modula", "jump", "refresh", "auth")
+_SECTIONS = ("ring_hash", "maglev", "ketama", "modula", "jump", "refresh", "auth", "tls")
+
+PathLike = Union[str, bytes, "os.PathLike[str]"]
+
+
+def _named_keyword(e: "exceptions.ConfigError", origin: Mapping[str, str]) -> "exceptions.ConfigError":
+    """The core's config error, saying which redis-py keyword set the key it names
+    (``tls.ca_file`` → ``ssl_ca_certs``)."""
+    message = str(e)
+    for key, keyword in origin.items():
+        if f"{key}:" in message and keyword != key.split(".")[-1] and f"{keyword}=" not in message:
+            out = type(e)(f"{message} (given as {keyword}=)")
+            out.kind, out.node = e.kind, e.node
+            return out
+    return e
 
 
 class NodeReplies(dict):  # type: ignore[type-arg]
@@ -69,6 +85,18 @@ class Client(CoreCommands):
     (:meth:`from_url`), or from a file (``Client(config_file="shardis.toml")``). redis-py
     style ``host=``/``port=`` and ``startup_nodes=`` also work. :meth:`shared` returns the
     process-wide core for the config (same connections and topology).
+
+    TLS and credentials: the schema's ``tls={"ca_file": …, "cert_file": …, "key_file": …,
+    "server_name": …, "insecure_skip_verify": …}`` and ``auth={"username": …, "password": …
+    | "password_file": …}``, a ``rediss://`` URL, or redis-py's keywords ``ssl=True``,
+    ``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``, ``ssl_cert_reqs``,
+    ``ssl_check_hostname``, ``username``, ``password`` (see ``shardis._redis_py_options`` for
+    the mapping: ``ssl_cert_reqs="none"`` is ``insecure_skip_verify``; ``"optional"``
+    verifies, as in Python's ``ssl``; ``ssl_check_hostname=False`` needs
+    ``ssl_cert_reqs="none"``; redis-py's other ``ssl_*`` keywords are refused). One setting
+    given twice with different values, or a TLS keyword while TLS is off, is a
+    :class:`ConfigError`. With ``config_file=`` the file holds the whole config; with
+    ``url=`` / :meth:`from_url` other config keywords are added to the URL's.
     """
 
     def __init__(
@@ -83,6 +111,14 @@ class Client(CoreCommands):
         port: Optional[int] = None,
         startup_nodes: Optional[Iterable[Any]] = None,
         shared: bool = False,
+        ssl: Optional[bool] = None,
+        ssl_ca_certs: Optional[PathLike] = None,
+        ssl_certfile: Optional[PathLike] = None,
+        ssl_keyfile: Optional[PathLike] = None,
+        ssl_cert_reqs: Any = UNSET,
+        ssl_check_hostname: Optional[bool] = None,
+        username: Optional[str] = None,
+        password: Optional[str] = None,
         _native: Optional[NativeClient] = None,
         **config: Any,
     ) -> None:
@@ -92,29 +128,77 @@ class Client(CoreCommands):
         self.response_callbacks = _callbacks()
         if _native is not None:
             self._native = _native
-        elif url is not None:
-            self._native = NativeClient.from_url(url, shared)
-        elif config_file is not None:
-            self._native = NativeClient.from_file(str(config_file), shared)
-        else:
-            spec = dict(config)
-            if host is not None or port is not None:
-                spec.setdefault("nodes", []).append(f"{host or '127.0.0.1'}:{port or 6379}")
-                spec.setdefault("mode", "ring_hash")
-            if startup_nodes is not None:
-                spec.setdefault("nodes", []).extend(
-                    n if isinstance(n, str) else f"{n.host}:{n.port}" for n in startup_nodes
+            return
+        options = translate(
+            {
+                "ssl": ssl,
+                "ssl_ca_certs": ssl_ca_certs,
+                "ssl_certfile": ssl_certfile,
+                "ssl_keyfile": ssl_keyfile,
+                "ssl_cert_reqs": ssl_cert_reqs,
+                "ssl_check_hostname": ssl_check_hostname,
+                "username": username,
+                "password": password,
+            },
+            config,
+        )
+        if url is not None or config_file is not None:
+            source = "url" if url is not None else "config_file"
+            clash = [
+                name
+                for name, given in (
+                    ("config_file", url is not None and config_file is not None),
+                    ("host", host is not None),
+                    ("port", port is not None),
+                    ("startup_nodes", startup_nodes is not None),
                 )
-                spec.setdefault("mode", "cluster")
-            for key in ("timeout", "connect_timeout", "tcp_keepalive"):
-                value = spec.get(key)
-                if isinstance(value, float):
-                    spec[key] = f"{value}s"
-            self._native = NativeClient.from_json(json.dumps(spec), shared)
+                if given
+            ]
+            if clash:
+                raise exceptions.ConfigError(
+                    f"invalid config: {clash[0]}: cannot be combined with {source}= (the nodes "
+                    f"come from the {'URL' if source == 'url' else 'file'})"
+                )
+        try:
+            if url is not None:
+                self._native = NativeClient.from_url(merge_into_url(url, options, config), shared)
+            elif config_file is not None:
+                given = next(iter(config), None) or next(iter(options.origin.values()), None)
+                if given is None and options.enabled is not None:
+                    given = "ssl"
+                if given is None and options.check_hostname_off:
+                    given = "ssl_check_hostname"
+                if given is not None:
+                    raise exceptions.ConfigError(
+                        f"invalid config: {given}: cannot be combined with config_file= (put "
+                        "it in the file: its [tls] / [auth] tables for TLS and credentials)"
+                    )
+                self._native = NativeClient.from_file(str(config_file), shared)
+            else:
+                spec = dict(config)
+                if host is not None or port is not None:
+                    spec.setdefault("nodes", []).append(f"{host or '127.0.0.1'}:{port or 6379}")
+                    spec.setdefault("mode", "ring_hash")
+                if startup_nodes is not None:
+                    spec.setdefault("nodes", []).extend(
+                        n if isinstance(n, str) else f"{n.host}:{n.port}" for n in startup_nodes
+                    )
+                    spec.setdefault("mode", "cluster")
+                for key in ("timeout", "connect_timeout", "tcp_keepalive"):
+                    value = spec.get(key)
+                    if isinstance(value, float):
+                        spec[key] = f"{value}s"
+                merge_into_spec(spec, options)
+                self._native = NativeClient.from_json(json.dumps(spec), shared)
+        except exceptions.ConfigError as e:
+            raise _named_keyword(e, options.origin) from None
 
     @classmethod
     def from_url(cls, url: str, *, shared: bool = False, **kwargs: Any) -> "Client":
-        """A client from ``redis://h:p[,h2:p2]/?mode=ring_hash`` or ``redis+cluster://…``."""
+        """A client from ``redis://h:p[,h2:p2]/?mode=ring_hash``, ``redis+cluster://…``,
+        ``rediss://…`` / ``rediss+cluster://…`` (TLS). Other keywords (config keys, redis-py's
+        ``ssl_*``, ``username``, ``password``) are added to what the URL says; giving one
+        setting twice with different values is a :class:`ConfigError`."""
         return cls(url=url, shared=shared, **kwargs)
 
     @classmethod

@@ -47,6 +47,8 @@ class RedisError(_r.RedisError):
 class ConfigError(RedisError, ValueError):
     """The configuration is invalid; the message names the key and the problem."""
 
+    kind = "config"
+
 
 class ConnectionError(RedisError, _r.ConnectionError):  # noqa: A001 - redis-py's name
     """No connection, or the connection failed."""
