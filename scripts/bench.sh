@@ -8,13 +8,17 @@
 #   bash scripts/bench.sh --python     Python: shardis vs redis-py, RedisCluster, GLIDE, Envoy, twemproxy
 #   bash scripts/bench.sh --php        PHP-FPM: shardis vs predis, phpredis RedisCluster (plain and
 #                                      persistent + cache_slots) and phpredis through Envoy
+#   bash scripts/bench.sh --php-tls    the same PHP-FPM page over TLS (3+3 TLS cluster): shardis vs
+#                                      predis, phpredis RedisCluster (plain, persistent + cache_slots)
+#                                      and phpredis Redis pconnect to one TLS node; handshakes, p50/p99
+#   bash scripts/bench.sh --python-tls Python over TLS: GET/SET, shardis vs redis-py + hiredis direct
 # Extra arguments go to the benchmark program (e.g. --rounds 9).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 which="core"
 case "${1:-}" in
---cluster | --isolation | --python | --php) which="${1#--}"; shift ;;
+--cluster | --isolation | --python | --php | --python-tls | --php-tls) which="${1#--}"; shift ;;
 esac
 cargo build --release --locked -p shardis-bench -p shardis-tests
 case "$which" in
@@ -25,14 +29,18 @@ core)
     ;;
 cluster) target/release/bench-cluster "$@" ;;
 isolation) target/release/bench-isolation "$@" ;;
-python)
+python | python-tls)
     wheel=$(bash scripts/build-wheel.sh)
     .venv/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
-    SHARDIS_FIXTURE="$PWD/target/release/shardis-fixture" .venv/bin/python bench/python/bench_clients.py "$@"
+    program=bench_clients.py
+    [ "$which" = python-tls ] && program=bench_tls.py
+    SHARDIS_FIXTURE="$PWD/target/release/shardis-fixture" .venv/bin/python "bench/python/$program" "$@"
     ;;
-php)
+php | php-tls)
     cargo build --release --locked -p shardis-php
+    tls=()
+    [ "$which" = php-tls ] && tls=(--tls)
     SHARDIS_FIXTURE="$PWD/target/release/shardis-fixture" SHARDIS_ENVOY="$PWD/.venv/bin/envoy" \
-        .venv/bin/python bench/php/bench_fpm.py "$@"
+        .venv/bin/python bench/php/bench_fpm.py "${tls[@]}" "$@"
     ;;
 esac

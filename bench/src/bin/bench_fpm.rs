@@ -1,7 +1,8 @@
 //! A FastCGI load generator for the PHP benchmark: `--concurrency` threads, each with one
 //! kept-alive connection to php-fpm's unix socket, send requests for `--seconds` and check
 //! that every response body contains `--expect`. Prints one JSON line:
-//! `{"requests":…,"seconds":…,"errors":…,"first_error":…}`.
+//! `{"requests":…,"seconds":…,"errors":…,"first_error":…,"p50_ms":…,"p99_ms":…}` (the
+//! percentiles are of the successful requests' round trips, FastCGI send to END_REQUEST).
 //!
 //! (cgi-fcgi forks a process per request, which on a small machine costs more CPU than the
 //! requests it measures; this keeps the driver's cost low and equal for every client.)
@@ -106,7 +107,10 @@ fn main() {
             std::thread::spawn(move || {
                 let mut conn = UnixStream::connect(&socket).expect("connect to php-fpm");
                 let mut body = Vec::new();
+                // Round-trip times in µs of the successful requests.
+                let mut latencies: Vec<u32> = Vec::with_capacity(1 << 16);
                 while !stop.load(Ordering::Relaxed) {
+                    let sent = Instant::now();
                     let ok = match round_trip(&mut conn, &req, &mut body) {
                         Ok(()) => {
                             let text = String::from_utf8_lossy(&body);
@@ -118,7 +122,11 @@ fn main() {
                         }
                     };
                     match ok {
-                        None => done.fetch_add(1, Ordering::Relaxed),
+                        None => {
+                            let us = sent.elapsed().as_micros();
+                            latencies.push(u32::try_from(us).unwrap_or(u32::MAX));
+                            done.fetch_add(1, Ordering::Relaxed)
+                        }
                         Some(err) => {
                             let mut f = first_error.lock().unwrap();
                             if f.is_empty() {
@@ -128,23 +136,35 @@ fn main() {
                         }
                     };
                 }
+                latencies
             })
         })
         .collect();
     std::thread::sleep(Duration::from_secs_f64(seconds));
     stop.store(true, Ordering::Relaxed);
+    let mut latencies: Vec<u32> = Vec::new();
     for t in threads {
-        t.join().unwrap();
+        latencies.extend(t.join().unwrap());
     }
     let elapsed = start.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let percentile = |q: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
+        f64::from(latencies[i]) / 1000.0
+    };
     let first = first_error
         .lock()
         .unwrap()
         .replace('"', "'")
         .replace(['\n', '\r'], " ");
     println!(
-        "{{\"requests\":{},\"seconds\":{elapsed:.3},\"errors\":{},\"first_error\":\"{first}\"}}",
+        "{{\"requests\":{},\"seconds\":{elapsed:.3},\"errors\":{},\"first_error\":\"{first}\",\"p50_ms\":{:.3},\"p99_ms\":{:.3}}}",
         done.load(Ordering::Relaxed),
-        errors.load(Ordering::Relaxed)
+        errors.load(Ordering::Relaxed),
+        percentile(0.50),
+        percentile(0.99)
     );
 }
