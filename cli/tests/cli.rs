@@ -32,6 +32,22 @@ fn run(cmd: &mut Command) -> (i32, String) {
     )
 }
 
+/// `dist` output on a cluster: one line per primary whose routed count equals the server's,
+/// adding up to `keys`.
+fn assert_dist_per_primary(cluster: &shardis_tests::Cluster, out: &str, keys: usize) {
+    let mut total = 0;
+    for p in cluster.shards().keys() {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(p.as_str()))
+            .unwrap_or_else(|| panic!("{p} missing: {out}"));
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cols[1], cols[3], "routed = on server: {line}");
+        total += cols[1].parse::<usize>().unwrap();
+    }
+    assert_eq!(total, keys, "{out}");
+}
+
 #[test]
 fn route_cmd_dist_and_load() {
     let set = StandaloneSet::start(3);
@@ -174,18 +190,7 @@ fn cluster_mode_route_cmd_dist_and_load() {
     let (code, out) =
         run(shardis().args(["dist", "--config", &config, "--keys", "3000", "--flush"]));
     assert_eq!(code, 0, "{out}");
-    let primaries = cluster.shards();
-    let mut total = 0;
-    for p in primaries.keys() {
-        let line = out
-            .lines()
-            .find(|l| l.starts_with(p.as_str()))
-            .unwrap_or_else(|| panic!("{p} missing: {out}"));
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(cols[1], cols[3], "routed = on server: {line}");
-        total += cols[1].parse::<usize>().unwrap();
-    }
-    assert_eq!(total, 3000, "{out}");
+    assert_dist_per_primary(&cluster, &out, 3000);
     let (code, out) = run(shardis().args([
         "load",
         "--config",
@@ -250,17 +255,7 @@ fn tls_cluster_route_cmd_dist_and_load() {
     let (code, out) =
         run(shardis().args(["dist", "--config", &config, "--keys", "1000", "--flush"]));
     assert_eq!(code, 0, "{out}");
-    let mut total = 0;
-    for p in cluster.shards().keys() {
-        let line = out
-            .lines()
-            .find(|l| l.starts_with(p.as_str()))
-            .unwrap_or_else(|| panic!("{p} missing: {out}"));
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(cols[1], cols[3], "routed = on server: {line}");
-        total += cols[1].parse::<usize>().unwrap();
-    }
-    assert_eq!(total, 1000, "{out}");
+    assert_dist_per_primary(&cluster, &out, 1000);
     let (code, out) = run(shardis().args([
         "load",
         "--config",

@@ -25,15 +25,26 @@ pub fn serial() -> MutexGuard<'static, ()> {
 
 /// A cluster client seeded with the first node only (the rest is discovered).
 pub fn client(cluster: &Cluster, read_from: ReadFrom, timeout: Duration) -> Client {
-    let config = Config::builder()
+    client_with(cluster, read_from, timeout, None)
+}
+
+/// [`client`], with `[tls]` settings when given.
+pub fn client_with(
+    cluster: &Cluster,
+    read_from: ReadFrom,
+    timeout: Duration,
+    tls: Option<shardis::config::TlsSpec>,
+) -> Client {
+    let mut builder = Config::builder()
         .mode(Mode::Cluster)
         .node(&cluster.nodes[0].addr())
         .read_from(read_from)
         .timeout(timeout)
-        .connect_timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
-    Client::new(config).unwrap()
+        .connect_timeout(Duration::from_millis(300));
+    if let Some(tls) = tls {
+        builder = builder.tls(tls);
+    }
+    Client::new(builder.build().unwrap()).unwrap()
 }
 
 /// `CLUSTER KEYSLOT key` as the server computes it.

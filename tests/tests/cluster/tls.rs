@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use shardis::{Client, Config, ErrorKind, Mode};
+use shardis::{Client, Config, ErrorKind};
 use shardis_tests::{
     Cluster, RedisServer, ServerCert, ServerOptions, StandaloneSet, TlsFiles, TlsServer,
 };
@@ -156,19 +156,11 @@ fn f2_over_tls_killed_primary_no_read_errors_and_writes_recover() {
     let files = TlsFiles::shared();
     let cluster = Cluster::start_with(3, 1, tls_options(TlsServer::new(files.clone())));
     crate::faults::f2_scenario(cluster, move |cluster, read_from, timeout| {
-        let config = Config::builder()
-            .mode(Mode::Cluster)
-            .node(&cluster.nodes[0].addr())
-            .read_from(read_from)
-            .timeout(timeout)
-            .connect_timeout(Duration::from_millis(300))
-            .tls(shardis::config::TlsSpec {
-                ca_file: Some(path(files.ca())),
-                ..Default::default()
-            })
-            .build()
-            .unwrap();
-        Client::new(config).unwrap()
+        let tls = shardis::config::TlsSpec {
+            ca_file: Some(path(files.ca())),
+            ..Default::default()
+        };
+        crate::client_with(cluster, read_from, timeout, Some(tls))
     });
 }
 
