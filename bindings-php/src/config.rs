@@ -286,17 +286,15 @@ pub(crate) fn from_cluster_args(a: &ClusterArgs<'_>) -> Result<Config, PhpExcept
     }
     let mut tls = tls_from_context(a.context)?;
     let from_context = !tls.is_empty();
-    if tls_seed.is_some() {
+    // phpredis' RedisCluster connects every node with ssl:// as soon as it has a context
+    // (its seeds are plain host:port): a $context array means TLS here too.
+    let context_given = a
+        .context
+        .map(Zval::dereference)
+        .is_some_and(|c| !c.is_null());
+    if tls_seed.is_some() || context_given {
         tls.insert("enabled".into(), Json::Bool(true));
         cfg.insert("tls".into(), Json::Object(tls));
-    } else if let Some(option) = tls.keys().next() {
-        return Err(config_error(
-            "$context",
-            format!(
-                "TLS options (tls.{option}) with plaintext seeds: write the seeds as \
-                 tls://host:port to use TLS, or drop $context['stream']"
-            ),
-        ));
     }
     cfg.insert("nodes".into(), Json::Array(nodes));
     if let Some(ms) = seconds_to_ms(a.timeout, "timeout")? {

@@ -1,8 +1,10 @@
 //! phpredis' TLS arguments of `RedisCluster`: `tls://` (or `ssl://`) seeds and the `$context`
-//! array (`['stream' => ['cafile' => …, 'verify_peer' => …, …]]`, PHP's `ssl` stream context
-//! options), turned into the config schema's `tls` section.
+//! array of PHP's `ssl` stream context options, turned into the config schema's `tls` section.
+//! Two shapes are taken: the options themselves (`['cafile' => …, 'verify_peer' => …]`, what
+//! phpredis' `RedisCluster` reads: it sets every entry as an `ssl` option), and the options
+//! under `stream` (`['stream' => ['cafile' => …]]`, what phpredis' `Redis::connect` reads).
 //!
-//! | `$context['stream']` | `tls` | notes |
+//! | option | `tls` | notes |
 //! |---|---|---|
 //! | `cafile` | `ca_file` | without it, the platform's roots (as PHP's `openssl.cafile` default) |
 //! | `local_cert` | `cert_file` | also `key_file` when `local_pk` is absent (PHP reads the key from the same PEM then) |
@@ -20,9 +22,10 @@
 //! connection stricter or far weaker than asked.
 //!
 //! Every other option (`passphrase`, `ciphers`, `capath`, `crypto_method`,
-//! `peer_fingerprint`, `verify_depth`, …), any wrapper other than `stream`, and TLS options
-//! with plaintext seeds raise a `ConfigException` naming the key: an option that would be
-//! ignored could leave a connection less protected than its author believes.
+//! `peer_fingerprint`, `verify_depth`, …), and any key next to `stream`, raise a
+//! `ConfigException` naming the key: an option that would be ignored could leave a
+//! connection less protected than its author believes. As in phpredis, a `$context` array
+//! (even an empty one) means TLS, with plain `host:port` seeds too (see `config.rs`).
 
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::flags::DataType;
@@ -105,12 +108,20 @@ pub(crate) fn tls_from_context(context: Option<&Zval>) -> Result<Map<String, Jso
             type_name(context)
         ))
     })?;
+    let nested = entries(context)
+        .into_iter()
+        .any(|(k, _)| key_text(&k) == "stream");
+    if !nested {
+        ssl_options(context, "$context", &mut tls)?;
+        return Ok(tls);
+    }
     for (k, v) in entries(context) {
         let wrapper = key_text(&k);
         if wrapper != "stream" {
             return Err(config_error(
                 &format!("$context['{wrapper}']"),
-                "not supported (phpredis reads TLS options from $context['stream'])",
+                "not supported next to 'stream' (phpredis reads TLS options from \
+                 $context['stream'], or RedisCluster's from $context itself)",
             ));
         }
         let v = v.dereference();
@@ -121,12 +132,24 @@ pub(crate) fn tls_from_context(context: Option<&Zval>) -> Result<Map<String, Jso
                 type_name(v)
             ))
         })?;
+        ssl_options(stream, "$context['stream']", &mut tls)?;
+    }
+    Ok(tls)
+}
+
+/// Read PHP `ssl` stream-context options (named `{prefix}['option']` in errors) into `tls`.
+fn ssl_options(
+    options: &ext_php_rs::types::ZendHashTable,
+    prefix: &str,
+    tls: &mut Map<String, Json>,
+) -> Result<(), PhpException> {
+    {
         let mut verify_peer = true;
         let mut verify_peer_name = true;
         let mut local_pk = None;
-        for (k, v) in entries(stream) {
+        for (k, v) in entries(options) {
             let option = key_text(&k);
-            let key = format!("$context['stream']['{option}']");
+            let key = format!("{prefix}['{option}']");
             match option.as_str() {
                 "cafile" => {
                     tls.insert("ca_file".into(), Json::String(text(v, &key)?));
@@ -176,7 +199,7 @@ pub(crate) fn tls_from_context(context: Option<&Zval>) -> Result<Map<String, Jso
             }
             (None, Some(_)) => {
                 return Err(config_error(
-                    "$context['stream']['local_cert']",
+                    &format!("{prefix}['local_cert']"),
                     "missing ('local_pk' needs its certificate)",
                 ));
             }
@@ -186,27 +209,27 @@ pub(crate) fn tls_from_context(context: Option<&Zval>) -> Result<Map<String, Jso
             tls.insert("insecure_skip_verify".into(), Json::Bool(true));
         } else if !verify_peer_name {
             return Err(config_error(
-                "$context['stream']['verify_peer_name']",
+                &format!("{prefix}['verify_peer_name']"),
                 "false is not supported on its own: the certificate's name is checked with its \
                  chain. Set 'peer_name' to a name the certificate holds, or 'verify_peer' => \
                  false to check nothing (insecure)",
             ));
         }
     }
-    Ok(tls)
+    Ok(())
 }
 
 /// A config error about a `tls.*` key that `$context` set, completed with the context's own
-/// name for it (`tls.key_file` is `$context['stream']['local_pk']`).
+/// name for it (`tls.key_file` is `$context`'s `local_pk`).
 pub(crate) fn name_context_key(e: shardis::Error) -> shardis::Error {
     const NAMES: [(&str, &str); 4] = [
-        ("tls.ca_file", "$context['stream']['cafile']"),
-        ("tls.cert_file", "$context['stream']['local_cert']"),
+        ("tls.ca_file", "$context's 'cafile'"),
+        ("tls.cert_file", "$context's 'local_cert'"),
         (
             "tls.key_file",
-            "$context['stream']['local_pk'] (or 'local_cert' when there is no 'local_pk')",
+            "$context's 'local_pk' (or 'local_cert' when there is no 'local_pk')",
         ),
-        ("tls.server_name", "$context['stream']['peer_name']"),
+        ("tls.server_name", "$context's 'peer_name'"),
     ];
     if e.kind() != shardis::ErrorKind::Config {
         return e;

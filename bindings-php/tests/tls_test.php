@@ -200,22 +200,39 @@ foreach ($ctxFails as $what => [$context, $names]) {
 }
 $e = $keep(check_throws(Shardis\ConfigException::class, fn () => new Shardis\Cluster(null, ["tls://$cluster[0]", $cluster[1]], 1.0, 1.0, false, null, ['stream' => ['cafile' => $ca]]), 'tls:// and plain seeds mixed'));
 check(str_contains($e->getMessage(), '$seeds') && str_contains($e->getMessage(), "tls://$cluster[0]"), 'the message names the seeds', $e->getMessage());
-$e = $keep(check_throws(Shardis\ConfigException::class, fn () => new Shardis\Cluster(null, $cluster, 1.0, 1.0, false, null, ['stream' => ['cafile' => $ca]]), 'TLS options with plaintext seeds'));
-check(str_contains($e->getMessage(), 'tls://'), 'the message says to write tls:// seeds', $e->getMessage());
+// phpredis' own RedisCluster (5.x) takes the SSL options flat and turns TLS on for plain
+// host:port seeds as soon as it has a context: the same arguments must do the same here.
+$flat = ['cafile' => $ca, 'verify_peer' => true];
+$reference = new RedisCluster(null, $cluster, 1.0, 2.0, false, null, $flat);
+check_same(true, $reference->set('{f}tls', 'flat'), 'phpredis RedisCluster with a flat context writes over TLS');
+$viaFlat = new Shardis\Cluster(null, $cluster, 1.0, 2.0, false, null, $flat);
+$clients[] = $viaFlat;
+check_same($reference->get('{f}tls'), $viaFlat->get('{f}tls'), 'Shardis\Cluster with the same flat context and plain seeds reads what phpredis wrote');
+check_same(true, $viaFlat->stats()['tls']['enabled'], 'a context turns TLS on, as in phpredis');
+$same(
+    new Shardis\Client(['mode' => 'cluster', 'nodes' => $one, 'tls' => ['ca_file' => $ca]]),
+    new Shardis\Cluster(null, $one, null, null, false, null, ['cafile' => $ca]),
+    'flat context (RedisCluster\'s form)',
+);
 $keep(check_throws(Shardis\ConfigException::class, fn () => new Shardis\Cluster(null, ["unix://$cluster[0]"]), 'an unknown seed transport'));
 $keep(check_throws(TypeError::class, fn () => new Shardis\Cluster(null, $seeds, 1.0, 1.0, false, null, ['stream' => ['cafile' => 42]]), 'cafile not a string'));
 $keep(check_throws(TypeError::class, fn () => new Shardis\Cluster(null, $seeds, 1.0, 1.0, false, null, 'ctx'), '$context not an array'));
-$plainCtx = new Shardis\Cluster(null, [$plain[0]], 1.0, 1.0, false, null, ['stream' => []]);
-check_same(false, $plainCtx->stats()['tls']['enabled'], 'an empty stream context with plaintext seeds stays plaintext');
+// An empty context is still a context: phpredis speaks TLS then, and so does shardis (so a
+// plaintext node fails the handshake in both).
+$emptyCtx = new Shardis\Cluster(null, [$plain[0]], 0.3, 1.0, false, null, []);
+$clients[] = $emptyCtx;
+check_same(true, $emptyCtx->stats()['tls']['enabled'], 'an empty context turns TLS on');
+$keep(check_throws(Shardis\ConnectionException::class, fn () => $emptyCtx->get('{a}x'), 'TLS (empty context) to a plaintext node'));
+$keep(check_throws(RedisClusterException::class, fn () => @new RedisCluster(null, [$plain[0]], 0.3, 1.0, false, null, []), 'phpredis: the same'));
 // files: named by key, contents never quoted
 $e = $keep(check_throws(Shardis\ConfigException::class, fn () => new Shardis\Cluster(null, $seeds, 1.0, 1.0, false, null, ['stream' => ['cafile' => $ca, 'local_cert' => $cert, 'local_pk' => tls_file('mismatched.key')]]), 'a key that is not the certificate\'s'));
-check(str_contains($e->getMessage(), 'tls.key_file') && str_contains($e->getMessage(), "\$context['stream']['local_pk']"), 'the message names tls.key_file and local_pk', $e->getMessage());
+check(str_contains($e->getMessage(), 'tls.key_file') && str_contains($e->getMessage(), "\$context's 'local_pk'"), 'the message names tls.key_file and local_pk', $e->getMessage());
 $e = $keep(check_throws(Shardis\ConfigException::class, fn () => new Shardis\Client(['mode' => 'cluster', 'nodes' => $one, 'tls' => ['cert_file' => $cert, 'key_file' => $fakeKey]]), 'a key file that holds no key'));
 check(str_contains($e->getMessage(), 'tls.key_file'), 'the message names tls.key_file', $e->getMessage());
 $e = $keep(check_throws(Shardis\ConfigException::class, fn () => new Shardis\Client(['mode' => 'cluster', 'nodes' => $one, 'tls' => ['ca_file' => $key]]), 'a key given as the CA file'));
 check(str_contains($e->getMessage(), 'tls.ca_file'), 'the message names tls.ca_file', $e->getMessage());
 $e = $keep(check_throws(Shardis\ConfigException::class, fn () => new Shardis\Cluster(null, $seeds, 1.0, 1.0, false, null, ['stream' => ['cafile' => "$tmp/missing.pem"]]), 'a missing CA file'));
-check(str_contains($e->getMessage(), 'tls.ca_file') && str_contains($e->getMessage(), 'missing.pem') && str_contains($e->getMessage(), "['cafile']"), 'the message names the key, the option and the path', $e->getMessage());
+check(str_contains($e->getMessage(), 'tls.ca_file') && str_contains($e->getMessage(), 'missing.pem') && str_contains($e->getMessage(), "\$context's 'cafile'"), 'the message names the key, the option and the path', $e->getMessage());
 // 'tls' => [] is the schema's empty [tls] table: TLS on, the platform's roots (which do not
 // know the test CA)
 try {
