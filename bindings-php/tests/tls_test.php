@@ -288,6 +288,7 @@ $fails = static function (array $config, string $node, string $needle, string $w
     $took = microtime(true) - $t;
     check(str_contains($e->getMessage(), $needle), "$what: the message says '$needle'", $e->getMessage());
     check(str_contains($e->getMessage(), $node), "$what: the message names the node", $e->getMessage());
+    check_same(5, $e->getCode(), "$what: a connect error (code 5)");
     printf("  %s: %s (%.0f ms)\n", $what, $e->getMessage(), $took * 1000);
     return $took;
 };
@@ -298,7 +299,11 @@ $fails(['tls' => ['ca_file' => $ca]], $serve('expired'), 'expired certificate', 
 $fails(['tls' => ['ca_file' => $ca]], $serve('other-server'), 'unknown CA', 'a certificate of another CA');
 $took = $fails(['tls' => ['ca_file' => $ca], 'connect_timeout' => 300], $plain[0], 'plaintext', 'TLS to a plaintext server');
 check($took < 1.5, 'a plaintext server fails within the connect timeout, no hang', $took);
-$fails([], $standalone[0], 'TLS', 'plaintext to a TLS server');
+$fails([], $standalone[0], 'expects TLS', 'plaintext to a TLS server');
+// A write to a TLS port over plaintext was certainly not run: a connect error, not "indeterminate".
+$w = new Shardis\Client(['mode' => 'ring_hash', 'nodes' => [$standalone[0]], 'timeout' => 2000]);
+$e = $keep(check_throws(Shardis\ConnectionException::class, fn () => $w->set('tls:w', 'x'), 'a plaintext write to a TLS port'));
+check(!($e instanceof Shardis\IndeterminateException) && $e->getCode() === 5, 'the write is a connect error, not indeterminate', $e->getCode() . ' ' . $e->getMessage());
 $e = $keep(check_throws(Shardis\ConnectionException::class, fn () => (new Shardis\Cluster(null, ["tls://$cluster[0]"], 1.0, 2.0, false, null, ['stream' => ['cafile' => $ca, 'peer_name' => 'wrong.example']]))->get('x'), 'peer_name the certificate does not hold'));
 check(str_contains($e->getMessage(), 'name mismatch'), 'Shardis\Cluster: name mismatch', $e->getMessage());
 $e = $keep(check_throws(Shardis\ConnectionException::class, fn () => (new Shardis\Cluster(null, ["tls://$cluster[0]"], 1.0, 2.0, false, null, ['stream' => ['cafile' => tls_file('other-ca.pem')]]))->get('x'), 'Shardis\Cluster with the wrong CA'));

@@ -389,8 +389,15 @@ def test_tls_server_without_ssl_fails_without_hanging(tls_standalone):
     started = time.monotonic()
     e = handshake_error(mode="ring_hash", nodes=[node])
     assert time.monotonic() - started < 2, "no hang"
-    assert "rediss://" in str(e) and "TLS" in str(e), e
+    assert "rediss://" in str(e) and "expects TLS" in str(e), e
+    assert e.kind == "connect", e
     assert e.node == node
+    # A write was certainly not run by a TLS port: a connect error, never "indeterminate".
+    writer = shardis.Client(mode="ring_hash", nodes=[node], connect_timeout=0.5, timeout="2s")
+    with pytest.raises(shardis.ConnectionError) as info:
+        writer.set("lim:w", "x")
+    assert not isinstance(info.value, shardis.IndeterminateError), info.value
+    assert info.value.kind == "connect", info.value
 
 
 # -- verification off ---------------------------------------------------------------------

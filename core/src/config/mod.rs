@@ -23,8 +23,8 @@ pub use spec::{
     AuthSpec, ConfigSpec, HashFunction, HashTagsSpec, KeyHashSpec, MaglevSpec, Mode, NodeSpec,
     ReadFrom, RefreshSpec, RingHashSpec, TlsSpec,
 };
-pub(crate) use tls::client_config as tls_client_config;
 pub use tls::{ClientIdentity, TlsConfig, TrustRoots};
+pub(crate) use tls::{client_config as tls_client_config, probe_client_config as tls_probe_config};
 
 use crate::error::{Error, Result};
 

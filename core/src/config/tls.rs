@@ -267,3 +267,23 @@ pub(crate) fn client_config(tls: &TlsConfig) -> Result<Arc<rustls::ClientConfig>
     };
     Ok(Arc::new(config))
 }
+
+/// A client for [`crate::conn`]'s TLS probe: it only sends a ClientHello to see whether a
+/// port speaks TLS, so nothing is verified and no session is kept (no lock to inherit).
+pub(crate) fn probe_client_config() -> Option<Arc<rustls::ClientConfig>> {
+    static PROBE: std::sync::OnceLock<Option<Arc<rustls::ClientConfig>>> =
+        std::sync::OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .ok()?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(super::insecure::SkipVerify(provider)))
+                .with_no_client_auth();
+            config.resumption = rustls::client::Resumption::disabled();
+            Some(Arc::new(config))
+        })
+        .clone()
+}

@@ -28,6 +28,10 @@ const TIMEOUT_SLACK: Duration = Duration::from_millis(1);
 /// sent into a dead socket.
 const PROBE_IDLE_AFTER: Duration = Duration::from_millis(10);
 
+/// The longest a TLS probe of a node that dropped a new plaintext connection may take (a
+/// TLS port answers a ClientHello at once; a plaintext one never does).
+const TLS_PROBE_LIMIT: Duration = Duration::from_millis(500);
+
 /// Write and read buffers up to this size are kept for the next call.
 const MAX_KEPT_BUFFER: usize = 64 * 1024;
 /// Initial read buffer, and the minimum a full buffer grows by.
@@ -76,6 +80,8 @@ pub(crate) struct Conn {
     /// A reply was read on this connection (a new plaintext connection reset before its
     /// first reply is most likely a TLS port).
     answered: bool,
+    /// The node's socket address (to probe it for TLS).
+    peer: Option<SocketAddr>,
     /// Read buffer: bytes `rstart..rend` are received and not yet parsed. Zeroed once when
     /// (re)allocated, never per reply.
     rbuf: Vec<u8>,
@@ -165,6 +171,7 @@ impl Conn {
                 .set_tcp_keepalive(&ka)
                 .map_err(fail)?;
         }
+        let stream_peer = stream.peer_addr().ok();
         let (stream, tls_resumed) = match &settings.tls {
             None => (Stream::Plain(stream), None),
             Some(tls) => {
@@ -190,6 +197,7 @@ impl Conn {
             stream,
             tls_resumed,
             answered: false,
+            peer: stream_peer,
             rbuf: vec![0; READ_CHUNK],
             rstart: 0,
             rend: 0,
@@ -387,11 +395,13 @@ impl Conn {
                 ),
             )
             .with_node(&self.node)),
-            Ok(0) => Err(Error::new(
-                ErrorKind::Io,
-                format!("connection closed by the server{}", self.plaintext_hint()),
-            )
-            .with_node(&self.node)),
+            Ok(0) => Err(self.tls_port_error(deadline).unwrap_or_else(|| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("connection closed by the server{}", self.plaintext_hint()),
+                )
+                .with_node(&self.node)
+            })),
             Ok(n) => {
                 self.rend += n;
                 Ok(())
@@ -399,6 +409,12 @@ impl Conn {
             // A signal (PHP's max_execution_time timer, SIGCHLD, …) interrupted the wait:
             // nothing was lost; the caller's loop reads again within the same deadline.
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                Err(self.tls_port_error(deadline).unwrap_or_else(|| {
+                    Error::new(ErrorKind::Io, format!("read: {e}{}", self.plaintext_hint()))
+                        .with_node(&self.node)
+                }))
+            }
             Err(e) => {
                 let kind = io_kind(&e);
                 let msg = if kind == ErrorKind::Timeout {
@@ -411,6 +427,29 @@ impl Conn {
                 Err(Error::new(kind, msg).with_node(&self.node))
             }
         }
+    }
+
+    /// A new plaintext connection the server dropped before any reply: if the node answers a
+    /// TLS ClientHello, it is a TLS port — a connect error, and certainly not executed (a
+    /// TLS port cannot run a plaintext command).
+    fn tls_port_error(&self, deadline: Instant) -> Option<Error> {
+        if !self.plaintext_hint().is_empty() {
+            let limit = deadline
+                .saturating_duration_since(Instant::now())
+                .min(TLS_PROBE_LIMIT);
+            let peer = self.peer?;
+            if !limit.is_zero() && tls::speaks_tls(peer, limit) {
+                return Some(
+                    Error::new(
+                        ErrorKind::Connect,
+                        "the server expects TLS: it dropped a plaintext request unprocessed and \
+                         answers a TLS handshake (use rediss:// or [tls])",
+                    )
+                    .with_node(&self.node),
+                );
+            }
+        }
+        None
     }
 
     /// Words for a plaintext connection the server dropped before any reply: what a TLS-only

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -269,6 +269,31 @@ pub(crate) fn describe(e: &rustls::Error, name: &str) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// Does the server at `addr` speak TLS? One new connection, a ClientHello, and a look at the
+/// first bytes back (a TLS handshake record starts `0x16 0x03`), within `limit`. Asked only
+/// after a plaintext connection was dropped before its first reply.
+pub(crate) fn speaks_tls(addr: SocketAddr, limit: Duration) -> bool {
+    let Some(config) = crate::config::tls_probe_config() else {
+        return false;
+    };
+    let Ok(mut sock) = TcpStream::connect_timeout(&addr, limit) else {
+        return false;
+    };
+    if sock.set_read_timeout(Some(limit)).is_err() || sock.set_write_timeout(Some(limit)).is_err() {
+        return false;
+    }
+    let Ok(mut conn) = ClientConnection::new(config, ServerName::IpAddress(addr.ip().into()))
+    else {
+        return false;
+    };
+    let mut hello = Vec::new();
+    if conn.write_tls(&mut hello).is_err() || sock.write_all(&hello).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 2];
+    sock.read_exact(&mut head).is_ok() && head == [0x16, 0x03]
 }
 
 /// Connection-level failure text for an I/O error on an established TLS connection (a

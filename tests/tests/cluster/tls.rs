@@ -221,13 +221,18 @@ fn handshake_failures_are_typed_and_say_which() {
             ErrorKind::Connect,
             "plaintext server on a TLS port",
         ),
-        // A TLS-only port with a plaintext config: the server resets the connection.
-        (&good, String::new(), ErrorKind::Io, "expects TLS"),
+        // A TLS-only port with a plaintext config: the server resets the connection, and a
+        // TLS probe of the node tells why.
+        (&good, String::new(), ErrorKind::Connect, "expects TLS"),
     ];
     for (server, tail, kind, words) in cases {
         let config = ring_hash_config(&[server.addr()], &tail);
         assert_failure(config, kind, words, &server.addr());
     }
+    // A write to it was certainly not run: a connect error, not indeterminate.
+    let plain_to_tls = Client::new(ring_hash_config(&[good.addr()], "")).unwrap();
+    let e = plain_to_tls.query(["SET", "lim:w", "1"]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
     // Verified against the name the certificate holds, wrong.example works.
     let client = Client::new(ring_hash_config(
         &[wrong_name.addr()],
