@@ -361,3 +361,61 @@ fn acl_user_limits_are_typed_and_secrets_never_show() {
         assert!(!shown.contains(LIMITED.1), "{shown}");
     }
 }
+
+/// Accept one TLS connection on `listener` with the fixture's server certificate and return
+/// the SNI name the client sent (None: no SNI).
+fn sni_of_one_client(listener: std::net::TcpListener, files: &TlsFiles) -> Option<String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_file_iter(files.server_cert())
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(files.server_key()).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    // Bounded: a client that never comes fails the test instead of hanging it.
+    listener.set_nonblocking(true).unwrap();
+    let until = Instant::now() + Duration::from_secs(5);
+    let mut sock = loop {
+        match listener.accept() {
+            Ok((sock, _)) => break sock,
+            Err(_) if Instant::now() < until => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("no client connected: {e}"),
+        }
+    };
+    sock.set_nonblocking(false).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut conn = rustls::ServerConnection::new(std::sync::Arc::new(config)).unwrap();
+    while conn.is_handshaking() {
+        conn.complete_io(&mut sock).unwrap();
+    }
+    conn.server_name().map(str::to_owned)
+}
+
+#[test]
+fn sni_is_sent_for_host_names_and_not_for_ip_addresses() {
+    let files = TlsFiles::shared();
+    for (host, want) in [("localhost", Some("localhost")), ("127.0.0.1", None)] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = {
+            let files = files.clone();
+            std::thread::spawn(move || sni_of_one_client(listener, &files))
+        };
+        let config = Config::from_toml_str(&format!(
+            "mode = \"ring_hash\"\nnodes = [\"{host}:{port}\"]\ntimeout = \"300ms\"\n{}",
+            tls_table(&files, "")
+        ))
+        .unwrap();
+        // The server never answers the PING that ends the set-up: the call times out; what
+        // matters is the name the handshake carried.
+        let _ = Client::new(config).unwrap().query(["GET", "lim:x"]);
+        assert_eq!(server.join().unwrap().as_deref(), want, "{host}");
+    }
+}
