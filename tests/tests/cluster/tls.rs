@@ -419,3 +419,54 @@ fn sni_is_sent_for_host_names_and_not_for_ip_addresses() {
         assert_eq!(server.join().unwrap().as_deref(), want, "{host}");
     }
 }
+
+#[test]
+fn moved_and_ask_over_tls_reach_their_targets_with_tls() {
+    let _s = serial();
+    let files = TlsFiles::shared();
+    let cluster = Cluster::start_with(3, 1, tls_options(TlsServer::new(files.clone())));
+    let tls = shardis::config::TlsSpec {
+        ca_file: Some(path(files.ca())),
+        ..Default::default()
+    };
+    let client = crate::client_with(
+        &cluster,
+        shardis::ReadFrom::Primary,
+        Duration::from_secs(2),
+        Some(tls),
+    );
+    let keys: Vec<String> = (0..40).map(|i| format!("lim:{{mv}}{i}")).collect();
+    for k in &keys {
+        client.query(["SET", k, k]).unwrap();
+    }
+    let slot = crate::keyslot(&cluster, &keys[0]);
+    let from = cluster.primary_of_slot(slot);
+    let to = cluster
+        .primaries()
+        .into_iter()
+        .find(|p| *p != from)
+        .unwrap();
+    // Reads between MIGRATE batches meet a half-moved slot (ASK); after it, MOVED.
+    cluster.migrate_slot(slot, &to, || {
+        for k in &keys {
+            assert_eq!(
+                client.query(["GET", k]).unwrap(),
+                shardis::Value::from(k.as_str())
+            );
+        }
+    });
+    for k in &keys {
+        assert_eq!(
+            client.query(["GET", k]).unwrap(),
+            shardis::Value::from(k.as_str())
+        );
+    }
+    let stats = client.stats();
+    assert!(
+        stats.cluster.ask + stats.cluster.moved >= 1,
+        "{:?}",
+        stats.cluster
+    );
+    let target = &stats.nodes[&to];
+    assert!(target.requests > 0 && target.tls_handshakes == target.connects);
+}
