@@ -32,6 +32,25 @@ fn run(cmd: &mut Command) -> (i32, String) {
     )
 }
 
+/// `dist --flush` of `keys` keys (checked per primary), then a 1 s `load` without errors.
+fn dist_and_load_on_cluster(cluster: &shardis_tests::Cluster, config: &str, keys: usize) {
+    let n = keys.to_string();
+    let (code, out) = run(shardis().args(["dist", "--config", config, "--keys", &n, "--flush"]));
+    assert_eq!(code, 0, "{out}");
+    assert_dist_per_primary(cluster, &out, keys);
+    let (code, out) = run(shardis().args([
+        "load",
+        "--config",
+        config,
+        "--seconds",
+        "1",
+        "--clients",
+        "2",
+    ]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.lines().last().unwrap().contains("errors 0"), "{out}");
+}
+
 /// `dist` output on a cluster: one line per primary whose routed count equals the server's,
 /// adding up to `keys`.
 fn assert_dist_per_primary(cluster: &shardis_tests::Cluster, out: &str, keys: usize) {
@@ -187,21 +206,7 @@ fn cluster_mode_route_cmd_dist_and_load() {
         (0, "(integer) 1\n".into())
     );
 
-    let (code, out) =
-        run(shardis().args(["dist", "--config", &config, "--keys", "3000", "--flush"]));
-    assert_eq!(code, 0, "{out}");
-    assert_dist_per_primary(&cluster, &out, 3000);
-    let (code, out) = run(shardis().args([
-        "load",
-        "--config",
-        &config,
-        "--seconds",
-        "1",
-        "--clients",
-        "2",
-    ]));
-    assert_eq!(code, 0, "{out}");
-    assert!(out.lines().last().unwrap().contains("errors 0"), "{out}");
+    dist_and_load_on_cluster(&cluster, &config, 3000);
 }
 
 #[test]
@@ -252,21 +257,7 @@ fn tls_cluster_route_cmd_dist_and_load() {
         run(shardis().args(["cmd", "--config", &url, "GET", "foo"])),
         (0, "\"tls\"\n".into())
     );
-    let (code, out) =
-        run(shardis().args(["dist", "--config", &config, "--keys", "1000", "--flush"]));
-    assert_eq!(code, 0, "{out}");
-    assert_dist_per_primary(&cluster, &out, 1000);
-    let (code, out) = run(shardis().args([
-        "load",
-        "--config",
-        &config,
-        "--seconds",
-        "1",
-        "--clients",
-        "2",
-    ]));
-    assert_eq!(code, 0, "{out}");
-    assert!(out.lines().last().unwrap().contains("errors 0"), "{out}");
+    dist_and_load_on_cluster(&cluster, &config, 1000);
 
     let untrusted = format!("rediss+cluster://{}", cluster.nodes[0].addr());
     let out = shardis()
