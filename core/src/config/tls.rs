@@ -164,9 +164,16 @@ pub(super) fn validate(spec: Option<&TlsSpec>) -> Result<Option<TlsConfig>> {
         server_name,
         insecure_skip_verify: spec.insecure_skip_verify.unwrap_or(false),
     };
-    // Build the client once now: a key that does not match its certificate, or no trusted
-    // root at all, fails here rather than on the first connection.
-    client_config(&tls)?;
+    // A key that does not match its certificate, or a CA file rustls cannot use, fails here
+    // rather than on the first connection: build the client once now. With the platform's
+    // roots and no client certificate there is nothing to check but that roots exist, and
+    // building the root store costs ~150 µs, which PHP would pay on every request (it
+    // constructs its client per request; the core behind it is built once).
+    if tls.identity.is_some() || matches!(tls.roots, TrustRoots::File { .. }) {
+        client_config(&tls)?;
+    } else if !tls.insecure_skip_verify {
+        platform_roots()?;
+    }
     Ok(Some(tls))
 }
 
