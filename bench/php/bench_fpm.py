@@ -32,6 +32,8 @@ both from one test CA; every client verifies the servers' certificates against i
                      replication of the SET, so 5 server commands instead of 6 + ECHOs); what
                      a single non-cluster server costs over TLS with phpredis' persistent
                      connection
+  shardis 1 node     Shardis\Client ring_hash over that same single TLS node: the like-for-like
+                     row for "phpredis 1 node"
 
 Columns: requests/s (median over rounds), the ratio of shardis' to each, new connections
 per request after the warm-up — each is a full or resumed TLS handshake, as every port
@@ -112,6 +114,10 @@ def tls_pages(seeds: list[str], single: str, ca: str) -> dict[str, tuple[str, di
                            {"redis.clusters.cache_slots": "1"}),
         "phpredis 1 node": (PAGE % {"setup": f"$r = new Redis(); $r->pconnect('tls://{host}', {port}, 1.5, null, 0, 1.5, "
                                              f"['stream' => {ssl}]);", "mget": MGET}, {}),
+        # Like for like with the row above: shardis on the same single TLS node.
+        "shardis 1 node": (PAGE % {"setup": f"$r = new Shardis\\Client(['mode' => 'ring_hash', 'nodes' => "
+                                            f"[{php_str(single)}], 'tls' => ['ca_file' => {php_str(ca)}]]);",
+                                   "mget": MGET}, {}),
     }
 
 
@@ -276,7 +282,7 @@ def main_tls(args: argparse.Namespace) -> None:
 
     median = {k: {f: statistics.median(r[f] for r in v) for f in ("rps", "p50", "p99")} for k, v in results.items() if v}
     print(f"\nphp-fpm over TLS, {args.workers} workers, {args.concurrency} concurrent, 3 GET + 1 SET + 1 MGET of 3 "
-          f"per request; 3+3 Redis Cluster serving TLS only (phpredis 1 node: one TLS standalone node); "
+          f"per request; 3+3 Redis Cluster serving TLS only (the \"1 node\" rows: one TLS standalone node); "
           f"certificates verified against the test CA ({args.rounds} rounds × {args.seconds:g} s after "
           f"{args.warmup:g} s warm-up; medians over rounds)\n")
     print("| client | req/s | shardis ÷ client | new TLS connections (handshakes)/request (max) | p50 ms | p99 ms "
@@ -292,6 +298,9 @@ def main_tls(args: argparse.Namespace) -> None:
               f"{m['p50']:.2f} | {m['p99']:.2f} | {statistics.median(x['topology'] for x in v):.3f} | "
               f"{statistics.median(x['commands'] for x in v):.2f} | {max(x['per_worker'] for x in v):.1f} |")
     print()
+    if "shardis 1 node" in median and "phpredis 1 node" in median:
+        one = median["shardis 1 node"]["rps"] / median["phpredis 1 node"]["rps"]
+        print(f"one TLS node, like for like: shardis ÷ phpredis Redis pconnect = {one:.2f}×")
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT met"
