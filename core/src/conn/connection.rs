@@ -433,7 +433,7 @@ impl Conn {
     /// TLS ClientHello, it is a TLS port — a connect error, and certainly not executed (a
     /// TLS port cannot run a plaintext command).
     fn tls_port_error(&self, deadline: Instant) -> Option<Error> {
-        if !self.plaintext_hint().is_empty() {
+        if self.unanswered_plaintext() {
             let limit = deadline
                 .saturating_duration_since(Instant::now())
                 .min(TLS_PROBE_LIMIT);
@@ -452,10 +452,15 @@ impl Conn {
         None
     }
 
+    /// A plaintext connection that has received nothing yet: no reply, no byte.
+    fn unanswered_plaintext(&self) -> bool {
+        !self.answered && !self.stream.is_tls() && self.rend == self.rstart
+    }
+
     /// Words for a plaintext connection the server dropped before any reply: what a TLS-only
     /// port does with a plaintext request.
     fn plaintext_hint(&self) -> &'static str {
-        if self.answered || self.stream.is_tls() || self.rend > self.rstart {
+        if !self.unanswered_plaintext() {
             ""
         } else {
             " before any reply on a new plaintext connection: if the server expects TLS, use \
