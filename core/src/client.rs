@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::core::Core;
 use crate::error::Result;
 use crate::exec;
+use crate::exec::routed::Routed;
 use crate::exec::transaction::Transaction;
 use crate::reply::Value;
 use crate::stats::{RefreshReason, StatsSnapshot};
@@ -18,7 +19,10 @@ use crate::stats::{RefreshReason, StatsSnapshot};
 /// call uses its own pooled connection).
 #[derive(Clone)]
 pub struct Client {
+    /// The one backend; with several backends, the primary one (keyless commands).
     pub(crate) core: Arc<Core>,
+    /// Several backends (routes, mirrors, faults); `None` for one shard set.
+    pub(crate) routed: Option<Arc<Routed>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -33,17 +37,30 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client with its own connections.
     pub fn new(config: Config) -> Result<Client> {
-        Ok(Client {
-            core: Core::new(config)?,
-        })
+        Client::build(config)
+    }
+
+    /// A client with its own connections (and, with several backends, its own cores).
+    pub(crate) fn build(config: Config) -> Result<Client> {
+        match config.routing {
+            None => Ok(Client {
+                core: Core::new(config)?,
+                routed: None,
+            }),
+            Some(_) => {
+                let routed = Routed::new(&config)?;
+                Ok(Client {
+                    core: routed.primary_core().clone(),
+                    routed: Some(routed),
+                })
+            }
+        }
     }
 
     /// The process-shared client for this configuration (same persistent id or same
     /// config → same connections and topology).
     pub fn shared(config: Config) -> Result<Client> {
-        Ok(Client {
-            core: crate::registry::shared(config)?,
-        })
+        crate::registry::shared(config)
     }
 
     /// `Client::new(Config::from_url(url)?)`.
@@ -53,7 +70,10 @@ impl Client {
 
     /// Run one command.
     pub fn execute(&self, cmd: &Cmd) -> Result<Value> {
-        exec::command::execute_one(&self.core, cmd)
+        match &self.routed {
+            None => exec::command::execute_one(&self.core, cmd),
+            Some(r) => exec::routed::command::execute(r, cmd),
+        }
     }
 
     /// Run one command given as an argv (`client.query(["SET", "k", "v"])`).
@@ -69,23 +89,51 @@ impl Client {
     /// mode), sent together, and the replies come back in submission order. One command
     /// failing does not fail the others; one deadline covers the whole pipeline.
     pub fn pipeline(&self, cmds: &[Cmd]) -> Vec<Result<Value>> {
-        exec::pipeline::execute_all(&self.core, cmds)
+        match &self.routed {
+            None => exec::pipeline::execute_all(&self.core, cmds),
+            Some(r) => exec::routed::pipeline::execute_all_routed(r, cmds),
+        }
     }
 
-    /// Start a MULTI/EXEC transaction (pinned to one node; one slot in cluster mode).
+    /// Start a MULTI/EXEC transaction (pinned to one node; one slot in cluster mode; with
+    /// routes, one backend).
     pub fn transaction(&self) -> Transaction {
-        Transaction::new(self.core.clone())
+        Transaction::new(self.core.clone(), self.routed.clone())
     }
 
     /// The node (`host:port`) that holds `key` — in cluster mode the primary of its slot
-    /// (the topology is loaded first if needed).
+    /// (the topology is loaded first if needed); with routes, on the key's backend.
     pub fn node_for(&self, key: &[u8]) -> Result<String> {
-        exec::keyspace::primary_addr(&self.core, key)
+        self.route_for(key).map(|(node, _)| node)
+    }
+
+    /// Where `key` lives: the node (`host:port`) of its primary and the key as that server
+    /// stores it (after a route's `remove_prefix` and `key_formatter`).
+    pub fn route_for(&self, key: &[u8]) -> Result<(String, Vec<u8>)> {
+        match &self.routed {
+            None => exec::keyspace::primary_addr(&self.core, key).map(|n| (n, key.to_vec())),
+            Some(r) => {
+                let (backend, stored) = r.place_key(key)?;
+                let node = exec::keyspace::primary_addr(&r.cores[backend], &stored)?;
+                Ok((node, stored))
+            }
+        }
+    }
+
+    /// With routes: the backend (name) that holds `key`; `default` for one shard set.
+    pub fn backend_for(&self, key: &[u8]) -> Result<String> {
+        match &self.routed {
+            None => Ok(crate::config::routing::DEFAULT_BACKEND.to_owned()),
+            Some(r) => Ok(r.backend_name(r.place_key(key)?.0).to_owned()),
+        }
     }
 
     /// The known nodes (`host:port`): the configured nodes, or in cluster mode the nodes of
     /// the current topology (plus the seeds; nodes a refresh no longer names are dropped).
     pub fn nodes(&self) -> Vec<String> {
+        if let Some(r) = &self.routed {
+            return r.nodes();
+        }
         self.core
             .nodes
             .all()
@@ -101,12 +149,27 @@ impl Client {
 
     /// A snapshot of the stats.
     pub fn stats(&self) -> StatsSnapshot {
-        self.core.stats_snapshot()
+        match &self.routed {
+            None => self.core.stats_snapshot(),
+            Some(r) => r.stats_snapshot(),
+        }
     }
 
     /// Do both handles share one core (connections, topology, stats)?
     pub fn same_core(&self, other: &Client) -> bool {
-        Arc::ptr_eq(&self.core, &other.core)
+        match (&self.routed, &other.routed) {
+            (None, None) => Arc::ptr_eq(&self.core, &other.core),
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// Handles (clones) sharing this client's state.
+    pub(crate) fn handles(&self) -> usize {
+        match &self.routed {
+            None => Arc::strong_count(&self.core),
+            Some(r) => Arc::strong_count(r),
+        }
     }
 
     /// The call deadline.
@@ -117,7 +180,15 @@ impl Client {
     /// Cluster mode: refresh the topology now (rate limits apply); true if a new snapshot was
     /// stored.
     pub fn refresh_topology(&self) -> Result<bool> {
-        let deadline = self.core.deadline();
-        exec::refresh::now(&self.core, RefreshReason::Topology, None, deadline)
+        let cores = match &self.routed {
+            None => std::slice::from_ref(&self.core),
+            Some(r) => r.cores.as_slice(),
+        };
+        let mut refreshed = false;
+        for core in cores.iter().filter(|c| c.topology.cluster().is_some()) {
+            let deadline = core.deadline();
+            refreshed |= exec::refresh::now(core, RefreshReason::Topology, None, deadline)?;
+        }
+        Ok(refreshed)
     }
 }

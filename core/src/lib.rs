@@ -51,7 +51,10 @@ pub use config::{Config, ConfigBuilder, HashFunction, Mode, ReadFrom};
 pub use error::{Error, ErrorKind, RedirectTarget, Result, ServerCode};
 pub use exec::transaction::Transaction;
 pub use reply::Value;
-pub use stats::{ClusterStats, CommandStats, LatencyStats, NodeStats, StatsSnapshot, TlsStats};
+pub use stats::{
+    ClusterStats, CommandStats, FaultStats, LatencyStats, MirrorStats, NodeStats, RoutingStats,
+    StatsSnapshot, TlsStats,
+};
 
 /// The crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -4,23 +4,22 @@
 //! entry (a deploy changed the settings; the old core lives on only while still in use).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::client::Client;
 use crate::config::Config;
-use crate::core::Core;
 use crate::error::Result;
 
 struct Entry {
     fingerprint: u64,
-    core: Arc<Core>,
+    client: Client,
 }
 
 static REGISTRY: Mutex<Option<HashMap<String, Entry>>> = Mutex::new(None);
 
-/// The shared core for `config`, created on first use.
-pub(crate) fn shared(config: Config) -> Result<Arc<Core>> {
+/// The shared client for `config`, created on first use.
+pub(crate) fn shared(config: Config) -> Result<Client> {
     crate::process::hold_across_fork(lock_for_fork, unlock_after_fork);
     let key = config.registry_key();
     let fingerprint = config.fingerprint();
@@ -29,17 +28,17 @@ pub(crate) fn shared(config: Config) -> Result<Arc<Core>> {
     if let Some(e) = map.get(&key)
         && e.fingerprint == fingerprint
     {
-        return Ok(e.core.clone());
+        return Ok(e.client.clone());
     }
-    let core = Core::new(config)?;
+    let client = Client::build(config)?;
     map.insert(
         key,
         Entry {
             fingerprint,
-            core: core.clone(),
+            client: client.clone(),
         },
     );
-    Ok(core)
+    Ok(client)
 }
 
 /// Registry keys and how many handles share each core (for phpinfo/diagnostics).
@@ -49,7 +48,7 @@ pub fn entries() -> Vec<(String, usize)> {
         .as_ref()
         .map(|m| {
             m.iter()
-                .map(|(k, e)| (k.clone(), Arc::strong_count(&e.core) - 1))
+                .map(|(k, e)| (k.clone(), e.client.handles() - 1))
                 .collect()
         })
         .unwrap_or_default();

@@ -297,6 +297,7 @@ impl Stats {
                 transient: cl.transient.load(Ordering::Relaxed),
                 nodes_removed: cl.nodes_removed.load(Ordering::Relaxed),
             },
+            routing: None,
         }
     }
 }
@@ -368,6 +369,60 @@ pub struct StatsSnapshot {
     pub cluster: ClusterStats,
     /// TLS: whether it is on, and how connections were set up.
     pub tls: TlsStats,
+    /// Several backends: each backend's own stats, mirrors and faults. Absent for one
+    /// shard set. With routing, the fields above count the client's calls (one per call,
+    /// faults included) and every backend's nodes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Box<RoutingStats>>,
+}
+
+/// Stats of a client with several backends.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct RoutingStats {
+    /// Each backend's own stats, by backend name.
+    pub backends: BTreeMap<String, StatsSnapshot>,
+    /// Mirror copies by mirror backend name.
+    pub mirrors: BTreeMap<String, MirrorStats>,
+    /// Injected faults.
+    pub faults: FaultStats,
+}
+
+/// Mirror figures of one backend.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct MirrorStats {
+    /// Copies put on the queue.
+    pub queued: u64,
+    /// Copies the backend answered (error replies included: the command reached it).
+    pub sent: u64,
+    /// Copies that did not reach the backend (connect, I/O, timeout, refused before
+    /// sending).
+    pub failed: u64,
+    /// Copies dropped because the queue was full.
+    pub dropped: u64,
+}
+
+/// Fault injection figures.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FaultStats {
+    /// Commands answered with the injected error.
+    pub errors: u64,
+    /// Commands delayed.
+    pub delays: u64,
+}
+
+impl ClusterStats {
+    /// Add `other`'s counts to these.
+    pub(crate) fn absorb(&mut self, other: &ClusterStats) {
+        for (k, v) in &other.refreshes {
+            *self.refreshes.entry(k.clone()).or_default() += v;
+        }
+        self.refresh_failures += other.refresh_failures;
+        self.moved += other.moved;
+        self.ask += other.ask;
+        self.retries += other.retries;
+        self.transient += other.transient;
+        self.nodes_removed += other.nodes_removed;
+    }
 }
 
 /// How a core's connections use TLS.

@@ -6,6 +6,8 @@
 mod builder;
 mod duration;
 mod insecure;
+mod routes_spec;
+pub mod routing;
 mod spec;
 mod tls;
 mod url;
@@ -19,6 +21,8 @@ use std::time::Duration;
 
 pub use builder::ConfigBuilder;
 pub use duration::DurationSpec;
+pub use routes_spec::{FaultKind, FaultSpec, MirrorSpec, Percent, RouteSpec};
+pub use routing::Routing;
 pub use spec::{
     AuthSpec, ConfigSpec, HashFunction, HashTagsSpec, KeyHashSpec, MaglevSpec, Mode, NodeSpec,
     ReadFrom, RefreshSpec, RingHashSpec, TlsSpec,
@@ -133,6 +137,8 @@ pub struct Config {
     pub(crate) refresh: RefreshConfig,
     pub(crate) auth: Option<Auth>,
     pub(crate) tls: Option<TlsConfig>,
+    /// Backends, routes and faults; `None` for one shard set (the round-1 config).
+    pub(crate) routing: Option<std::sync::Arc<Routing>>,
 }
 
 impl Config {
@@ -253,6 +259,12 @@ impl Config {
     /// The TLS settings, if connections use TLS.
     pub fn tls(&self) -> Option<&TlsConfig> {
         self.tls.as_ref()
+    }
+
+    /// Backends, routes and faults, when the config has more than one shard set (or
+    /// faults). Without them, this config is its one backend.
+    pub fn routing(&self) -> Option<&Routing> {
+        self.routing.as_deref()
     }
 
     /// The explicit persistent id, if any.

@@ -7,7 +7,10 @@ use std::fmt;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use std::collections::BTreeMap;
+
 use super::duration::DurationSpec;
+use super::routes_spec::{FaultSpec, RouteSpec};
 
 /// Topology and placement algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -319,4 +322,31 @@ pub struct ConfigSpec {
     pub auth: Option<AuthSpec>,
     /// `[tls]` settings.
     pub tls: Option<TlsSpec>,
+    /// Named backends (`[backends.NAME]`), each a complete shard set written like the
+    /// top level. The top-level nodes, if any, are the backend named `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backends: Option<BTreeMap<String, ConfigSpec>>,
+    /// Prefix routes (`[[routes]]`); the longest matching prefix wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteSpec>,
+    /// The route of keys no prefix matches (default: the `default` backend, if any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catch_all: Option<RouteSpec>,
+    /// Match route prefixes ignoring ASCII case (Envoy's `case_insensitive`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routes_case_insensitive: Option<bool>,
+    /// Injected faults (`[[faults]]`), off unless listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultSpec>,
+}
+
+impl ConfigSpec {
+    /// True when the spec uses backends, routes or faults (anything beyond one shard set).
+    pub fn has_routing(&self) -> bool {
+        self.backends.is_some()
+            || !self.routes.is_empty()
+            || self.catch_all.is_some()
+            || self.routes_case_insensitive.is_some()
+            || !self.faults.is_empty()
+    }
 }

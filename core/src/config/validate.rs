@@ -17,6 +17,9 @@ const ENVOY_MAX_RING_SIZE: u64 = 8 * 1024 * 1024;
 const MAX_MAGLEV_TABLE_SIZE: u64 = 5_000_011;
 
 pub(super) fn validate(spec: ConfigSpec) -> Result<Config> {
+    if spec.has_routing() {
+        return super::routing::validate_routed(spec);
+    }
     let mode = spec.mode.ok_or_else(|| {
         Error::config(
             "mode",
@@ -158,6 +161,7 @@ pub(super) fn validate(spec: ConfigSpec) -> Result<Config> {
         refresh,
         auth,
         tls,
+        routing: None,
     })
 }
 

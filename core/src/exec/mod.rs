@@ -11,4 +11,5 @@ pub(crate) mod engine;
 pub(crate) mod keyspace;
 pub(crate) mod pipeline;
 pub(crate) mod refresh;
+pub(crate) mod routed;
 pub mod transaction;

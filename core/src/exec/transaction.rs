@@ -6,12 +6,15 @@
 //! (`exec::decide`): nothing sent → the error as it is; sent → indeterminate unless every
 //! queued command is a read. Node health and counters are updated like every other call.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::decide::{self, Attempt, Failure, Next, Refresh, Stage};
 use super::keyspace::{self, layout};
 use super::refresh;
+use super::routed::Routed;
+use super::routed::rewrite;
 use crate::command::table::{CommandSpec, Route};
 use crate::command::{Cmd, write_command};
 use crate::conn::connection::Conn;
@@ -30,6 +33,9 @@ const BACKOFF: std::time::Duration = std::time::Duration::from_millis(5);
 /// connection with an active WATCH is closed rather than reused).
 pub struct Transaction {
     core: Arc<Core>,
+    /// With routes: every key must take routes of one backend; `backend` is the pinned one.
+    routed: Option<Arc<Routed>>,
+    backend: Option<usize>,
     /// The unit (node or slot) every key must share.
     target: Option<Target>,
     /// The node the connection goes to (resolved when it opens).
@@ -53,9 +59,11 @@ impl std::fmt::Debug for Transaction {
 }
 
 impl Transaction {
-    pub(crate) fn new(core: Arc<Core>) -> Transaction {
+    pub(crate) fn new(core: Arc<Core>, routed: Option<Arc<Routed>>) -> Transaction {
         Transaction {
             core,
+            routed,
+            backend: None,
             target: None,
             node: None,
             conn: None,
@@ -74,6 +82,30 @@ impl Transaction {
             ));
         }
         Ok(())
+    }
+
+    /// With routes: `cmd` with its keys rewritten for its route, after pinning the route's
+    /// backend (or checking it is the pinned one). Without routes, `cmd` itself.
+    fn route<'c>(&mut self, spec: &'static CommandSpec, cmd: &'c Cmd) -> Result<Cow<'c, Cmd>> {
+        let Some(r) = self.routed.clone() else {
+            return Ok(Cow::Borrowed(cmd));
+        };
+        let (backend, sent) = r.transaction_place(spec, cmd)?;
+        match (backend, self.backend) {
+            (None, _) => {}
+            (Some(b), Some(pinned)) if b != pinned => {
+                return Err(rewrite::cross_backend(&r, pinned, b, spec.name));
+            }
+            (Some(_), Some(_)) => {}
+            (Some(b), None) => {
+                if self.conn.is_some() && !Arc::ptr_eq(&self.core, &r.cores[b]) {
+                    return Err(rewrite::cross_backend(&r, r.primary, b, spec.name));
+                }
+                self.backend = Some(b);
+                self.core = r.cores[b].clone();
+            }
+        }
+        Ok(sent)
     }
 
     /// Pin the node of `cmd`'s keys (or check it matches the pinned node).
@@ -264,6 +296,7 @@ impl Transaction {
         }
         // WATCH's route is "unsupported" as a plain command; its keys still pin the node.
         let spec = plan::resolve(&cmd)?;
+        let cmd = self.route(spec, &cmd)?.into_owned();
         let unit = plan::single_unit(spec, &cmd, &self.layout())?;
         self.pin_unit(unit, spec.name)?;
         let mut buf = Vec::new();
@@ -280,6 +313,8 @@ impl Transaction {
     pub fn query(&mut self, cmd: &Cmd) -> Result<Value> {
         self.check_fork()?;
         let spec = plan::resolve(cmd)?;
+        let routed = self.route(spec, cmd)?;
+        let cmd: &Cmd = &routed;
         self.pin(spec, cmd)?;
         let mut buf = Vec::new();
         cmd.write_resp(&mut buf);
@@ -294,6 +329,10 @@ impl Transaction {
     pub fn queue(&mut self, cmd: Cmd) -> Result<&mut Transaction> {
         self.check_fork()?;
         let spec = plan::resolve(&cmd)?;
+        let cmd = match self.route(spec, &cmd)? {
+            Cow::Borrowed(_) => cmd,
+            Cow::Owned(rewritten) => rewritten,
+        };
         self.pin(spec, &cmd)?;
         self.queued.push(cmd);
         Ok(self)

@@ -2,5 +2,6 @@
 //! (sub-)requests and how their replies merge. Pure: no I/O, unit-tested without a server.
 
 pub(crate) mod plan;
+pub(crate) mod prefix;
 pub(crate) mod read_from;
 pub(crate) mod scan_cursor;
