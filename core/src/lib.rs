@@ -28,6 +28,8 @@
 //! # Ok::<(), shardis::Error>(())
 //! ```
 
+#[doc(hidden)]
+pub mod bench_support;
 mod client;
 pub mod command;
 pub mod config;

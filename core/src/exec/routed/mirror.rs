@@ -19,6 +19,10 @@ use crate::process;
 pub(crate) const MIRROR_QUEUE_CAPACITY: usize = 16_384;
 /// Copies sent to one backend in one pipeline.
 const BATCH: usize = 256;
+/// After sending a batch, the thread lets copies gather this long before it looks again:
+/// while it sleeps, callers queue without waking it (no futex call on their path), and
+/// the next batch is bigger. An idle thread blocks on the queue and costs nothing.
+const LINGER: std::time::Duration = std::time::Duration::from_micros(500);
 
 /// Counters of one mirror backend.
 #[derive(Debug, Default)]
@@ -114,7 +118,8 @@ impl MirrorQueue {
 }
 
 /// The sending thread: wait for a copy, take what else is queued (up to a batch per
-/// backend), send each backend's copies as one pipeline. Ends when the client is gone.
+/// backend), send each backend's copies as one pipeline, linger. Ends when the client is
+/// gone.
 fn run(rx: &Receiver<Job>, cores: &[Arc<Core>], counters: &[MirrorCounters]) {
     let mut batches: Vec<Vec<Cmd>> = vec![Vec::new(); cores.len()];
     while let Ok(first) = rx.recv() {
@@ -147,5 +152,6 @@ fn run(rx: &Receiver<Job>, cores: &[Arc<Core>], counters: &[MirrorCounters]) {
                 .fetch_add(replies.len() as u64 - failed, Ordering::Relaxed);
             batch.clear();
         }
+        std::thread::sleep(LINGER);
     }
 }
