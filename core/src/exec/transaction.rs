@@ -23,6 +23,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::process;
 use crate::reply::Value;
 use crate::router::plan::{self, Layout};
+use crate::router::prefix::RouteId;
 use crate::stats::RefreshReason;
 use crate::topology::target::{NodeId, NodeNames, Target};
 
@@ -36,6 +37,10 @@ pub struct Transaction {
     /// With routes: every key must take routes of one backend; `backend` is the pinned one.
     routed: Option<Arc<Routed>>,
     backend: Option<usize>,
+    /// With routes: the route of each queued command (mirrored after a commit).
+    queued_routes: Vec<Option<RouteId>>,
+    /// The route of the command `route` placed last.
+    last_route: Option<RouteId>,
     /// The unit (node or slot) every key must share.
     target: Option<Target>,
     /// The node the connection goes to (resolved when it opens).
@@ -64,6 +69,8 @@ impl Transaction {
             core,
             routed,
             backend: None,
+            queued_routes: Vec::new(),
+            last_route: None,
             target: None,
             node: None,
             conn: None,
@@ -90,8 +97,9 @@ impl Transaction {
         let Some(r) = self.routed.clone() else {
             return Ok(Cow::Borrowed(cmd));
         };
-        let (backend, sent) = r.transaction_place(spec, cmd)?;
-        match (backend, self.backend) {
+        let (place, sent) = r.transaction_place(spec, cmd)?;
+        self.last_route = place.map(|(_, id)| id);
+        match (place.map(|(b, _)| b), self.backend) {
             (None, _) => {}
             (Some(b), Some(pinned)) if b != pinned => {
                 return Err(rewrite::cross_backend(&r, pinned, b, spec.name));
@@ -335,6 +343,7 @@ impl Transaction {
         };
         self.pin(spec, &cmd)?;
         self.queued.push(cmd);
+        self.queued_routes.push(self.last_route.take());
         Ok(self)
     }
 
@@ -391,6 +400,16 @@ impl Transaction {
         let result = result.and_then(|r| r);
         let spec = crate::command::table::lookup(b"exec");
         self.core.record(spec, start, &result);
+        // Committed (EXEC ran, no watched key changed): mirror its writes.
+        if let (Some(r), Ok(Value::Array(_))) = (&self.routed, &result) {
+            let queued: Vec<(Option<RouteId>, &Cmd)> = self
+                .queued_routes
+                .iter()
+                .copied()
+                .zip(self.queued.iter())
+                .collect();
+            r.mirror_committed(&queued);
+        }
         self.release();
         result
     }

@@ -173,6 +173,43 @@ fn a_fault_fraction_hits_about_that_share_and_delays_then_sends() {
         "[catch_all]\nbackend = \"main\"\n[[faults]]\ntype = \"delay\"\nfraction = 100\ndelay = \"30ms\"\n",
     ));
     let start = Instant::now();
+    assert_eq!(c.query(["SET", "held", "v"]).unwrap(), Value::Okay);
+    assert!(start.elapsed() >= Duration::from_millis(30), "the reply was held");
+    // As Envoy, commands it answers itself are never faulted.
     assert_eq!(c.query(["PING"]).unwrap(), Value::Status("PONG".into()));
-    assert!(start.elapsed() >= Duration::from_millis(30));
+    assert_eq!(c.stats().routing.unwrap().faults.delays, 1);
+}
+
+#[test]
+fn a_committed_transaction_mirrors_its_writes_and_an_aborted_one_does_not() {
+    let main = StandaloneSet::start(1);
+    let next = StandaloneSet::start(1);
+    let c = client(config(
+        &[("main", "jump", &main), ("next", "jump", &next)],
+        "[[routes]]\nprefix = \"t:\"\nremove_prefix = true\nbackend = \"main\"\nmirror = [{ backend = \"next\", exclude_read_commands = true }]\n",
+    ));
+    let mut tx = c.transaction();
+    tx.queue(shardis::Cmd::from_args(["SET", "t:a", "1"]))
+        .unwrap();
+    tx.queue(shardis::Cmd::from_args(["GET", "t:a"])).unwrap();
+    tx.queue(shardis::Cmd::from_args(["INCR", "t:a"])).unwrap();
+    tx.exec().unwrap();
+    // WATCH, then a change from elsewhere: EXEC aborts and nothing is mirrored.
+    let mut tx = c.transaction();
+    tx.watch(&["t:b"]).unwrap();
+    main.servers[0].cmd(&["SET", "b", "other"]);
+    tx.queue(shardis::Cmd::from_args(["SET", "t:b", "x"]))
+        .unwrap();
+    assert_eq!(tx.exec().unwrap(), Value::Nil);
+    let s = drain_mirror(&c, "next");
+    assert_eq!(
+        s.queued, 2,
+        "SET and INCR of the committed transaction: {s:?}"
+    );
+    assert_eq!(keys_of(&next), ["a"]);
+    assert_eq!(
+        next.servers[0].cmd(&["GET", "a"]),
+        redis::Value::BulkString(b"2".to_vec())
+    );
+    assert_eq!(calls_of(&next, "get"), 1, "only this test's own GET");
 }

@@ -32,8 +32,9 @@ pub(crate) fn execute(r: &Routed, cmd: &Cmd) -> Result<Value> {
                 Err(fault_error())
             }
             Some(Injected::Delay(d)) => {
+                let reply = routed(r, spec, cmd);
                 wait(d);
-                routed(r, spec, cmd)
+                reply
             }
             None => routed(r, spec, cmd),
         },
@@ -74,7 +75,7 @@ pub(super) fn routed(r: &Routed, spec: &'static CommandSpec, cmd: &Cmd) -> Resul
     match rewrite::placement(r, spec, cmd)? {
         Placement::One(route) => {
             let sent = rewrite::rewrite(spec, cmd, route)?;
-            mirror(r, spec, cmd, &sent, route)?;
+            mirror(r, spec, &sent, route)?;
             execute_one(&r.cores[Routed::backend_for(route, spec)], &sent)
         }
         Placement::Many(a, b) => match spec.route {
@@ -87,19 +88,15 @@ pub(super) fn routed(r: &Routed, spec: &'static CommandSpec, cmd: &Cmd) -> Resul
     }
 }
 
-/// Queue mirror copies of `sent` (the command as `route`'s backend received it). A key's
-/// hash decides whether it is mirrored at a fraction; split commands mirror the keys that
+/// Queue mirror copies of `sent` (a command as `route`'s backend received it). A key's
+/// hash decides whether it is mirrored at a fraction: split commands mirror the keys that
 /// are, other multi-key commands follow their first key.
-pub(super) fn mirror(
+pub(crate) fn mirror(
     r: &Routed,
     spec: &'static CommandSpec,
-    cmd: &Cmd,
     sent: &Cmd,
     route: &crate::config::routing::Route,
 ) -> Result<()> {
-    if route.mirrors.is_empty() {
-        return Ok(());
-    }
     for m in &route.mirrors {
         if m.exclude_read_commands && spec.is_readonly() {
             continue;
@@ -108,20 +105,21 @@ pub(super) fn mirror(
             r.mirrors.send(m.backend, sent.clone());
             continue;
         }
-        let positions = key_positions(spec, cmd)?;
+        let positions = key_positions(spec, sent)?;
         let hits: Vec<usize> = (0..positions.len())
-            .filter(|&o| rewrite::mirrors_key(m, cmd.get(positions[o]).unwrap_or_default()))
+            .filter(|&o| rewrite::mirrors_key(m, sent.get(positions[o]).unwrap_or_default()))
             .collect();
-        if hits.is_empty() {
-            continue;
-        }
         match spec.route {
+            _ if hits.is_empty() => {}
             TableRoute::Split { step, .. } if hits.len() < positions.len() => {
-                let part = rewrite::part(cmd, usize::from(step.max(1)), &positions, &hits, route);
-                r.mirrors.send(m.backend, part);
+                let step = usize::from(step.max(1));
+                r.mirrors.send(
+                    m.backend,
+                    rewrite::part(sent, step, &positions, &hits, None),
+                );
             }
             _ if hits[0] == 0 || hits.len() == positions.len() => {
-                r.mirrors.send(m.backend, sent.clone())
+                r.mirrors.send(m.backend, sent.clone());
             }
             _ => {}
         }
@@ -149,9 +147,8 @@ fn split(
     let mut replies = Vec::with_capacity(groups.len());
     for (id, ordinals) in &groups {
         let route = r.route(*id).ok_or_else(|| super::no_route(b""))?;
-        let sub = rewrite::part(cmd, step, &positions, ordinals, route);
-        let original = rewrite::part(cmd, step, &positions, ordinals, &unchanged(route));
-        mirror(r, spec, &original, &sub, route)?;
+        let sub = rewrite::part(cmd, step, &positions, ordinals, Some(route));
+        mirror(r, spec, &sub, route)?;
         replies.push(execute_one(
             &r.cores[Routed::backend_for(route, spec)],
             &sub,
@@ -167,18 +164,6 @@ fn split(
         })
         .collect();
     merge(rule, positions.len(), parts)
-}
-
-/// `route` without key rewriting (to rebuild the caller's own keys of a part).
-fn unchanged(route: &crate::config::routing::Route) -> crate::config::routing::Route {
-    crate::config::routing::Route {
-        prefix: route.prefix.clone(),
-        remove_prefix: false,
-        key_formatter: None,
-        backend: route.backend,
-        read_backend: route.read_backend,
-        mirrors: Vec::new(),
-    }
 }
 
 /// A command without keys: whole-keyspace commands visit every backend that holds keys;

@@ -1,8 +1,9 @@
-//! Fault injection (Envoy's `faults`): before a command is routed, a random draw picks at
-//! most one fault among those that apply to it, their fractions adding up in
-//! configuration order (so `[error 10 %, delay 20 %]` gives 10 % errors and 20 % delays). An
-//! error fault answers with Envoy's error text without sending anything; a delay fault
-//! waits, then sends the command.
+//! Fault injection (Envoy's `faults`): before a command is routed, one random draw picks at
+//! most one fault among those that apply to it, their fractions adding up (so `[error 10 %,
+//! delay 20 %]` gives 10 % errors and 20 % delays). An error fault answers with Envoy's
+//! error text, after its delay if it has one, without sending anything; a delay fault sends
+//! the command at once and holds the reply (as Envoy). Fractions keep their decimals
+//! (Envoy truncates `TEN_THOUSAND`/`MILLION` fractions to whole percent).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -12,6 +13,9 @@ use crate::stats::FaultStats;
 use crate::command::table::CommandSpec;
 use crate::config::FaultKind;
 use crate::config::routing::Fault;
+
+/// Commands Envoy answers without routing, so its faults never touch them.
+const NEVER_FAULTED: [&str; 7] = ["ping", "echo", "time", "quit", "client", "hello", "auth"];
 
 /// The error reply of an error fault, as Envoy's.
 pub(crate) const FAULT_ERROR_TEXT: &str = "Fault Injected: Error";
@@ -28,12 +32,15 @@ pub(crate) struct FaultCounters {
 pub(crate) enum Injected {
     /// Wait, then answer with the fault error.
     Error(Duration),
-    /// Wait, then send.
+    /// Send, then hold the reply this long.
     Delay(Duration),
 }
 
 impl FaultCounters {
-    /// The fault for a command of `spec`, given a uniform draw in `0..1_000_000`.
+    /// The fault for a command of `spec`, given a uniform draw in `0..1_000_000`. As
+    /// Envoy: the faults that name the command come first, then those for every command,
+    /// each in configuration order, their fractions adding up; commands Envoy answers
+    /// itself (PING, ECHO, TIME, QUIT, CLIENT, HELLO, AUTH) are never faulted.
     pub(crate) fn choose(
         &self,
         faults: &[Fault],
@@ -41,11 +48,15 @@ impl FaultCounters {
         draw: u32,
     ) -> Option<Injected> {
         let name = spec.name.split('|').next().unwrap_or(spec.name);
+        if NEVER_FAULTED.contains(&name) {
+            return None;
+        }
+        let named = faults
+            .iter()
+            .filter(|f| f.commands.iter().any(|c| c == name));
+        let general = faults.iter().filter(|f| f.commands.is_empty());
         let mut cumulative = 0u32;
-        for f in faults {
-            if !f.commands.is_empty() && !f.commands.iter().any(|c| c == name) {
-                continue;
-            }
+        for f in named.chain(general) {
             cumulative = cumulative.saturating_add(f.fraction.per_million());
             if draw < cumulative {
                 return Some(match f.kind {
@@ -83,6 +94,33 @@ mod tests {
         ))
         .unwrap();
         c.routing().unwrap().faults.clone()
+    }
+
+    #[test]
+    fn faults_naming_the_command_come_before_general_ones() {
+        let f = faults(
+            r#"
+            [[faults]]
+            type = "delay"
+            fraction = 100
+            delay = "1ms"
+            [[faults]]
+            type = "error"
+            fraction = 100
+            commands = ["SET"]
+            "#,
+        );
+        let c = FaultCounters::default();
+        let set = crate::command::table::lookup(b"set").unwrap();
+        let get = crate::command::table::lookup(b"get").unwrap();
+        assert_eq!(
+            c.choose(&f, set, 999_999),
+            Some(Injected::Error(Duration::ZERO))
+        );
+        assert_eq!(
+            c.choose(&f, get, 0),
+            Some(Injected::Delay(Duration::from_millis(1)))
+        );
     }
 
     #[test]

@@ -121,21 +121,46 @@ impl Routed {
         Ok((route.backend, stored))
     }
 
-    /// For a transaction: the backend of `cmd`'s keys (None when it has none) and the
-    /// command with its keys rewritten; a cross-route error when its keys take routes on
-    /// different backends.
+    /// For a transaction: the route and backend of `cmd`'s keys (None when it has none)
+    /// and the command with its keys rewritten; a cross-route error when its keys take
+    /// different routes.
     pub(crate) fn transaction_place<'c>(
         &self,
         spec: &'static CommandSpec,
         cmd: &'c Cmd,
-    ) -> Result<(Option<usize>, Cow<'c, Cmd>)> {
+    ) -> Result<(Option<(usize, RouteId)>, Cow<'c, Cmd>)> {
         match rewrite::placement(self, spec, cmd)? {
             rewrite::Placement::Keyless => Ok((None, Cow::Borrowed(cmd))),
             rewrite::Placement::One(route) => {
-                Ok((Some(route.backend), rewrite::rewrite(spec, cmd, route)?))
+                let id = self
+                    .table
+                    .lookup(cmd.get(first_key(spec, cmd)?).unwrap_or_default());
+                Ok((
+                    Some((route.backend, id)),
+                    rewrite::rewrite(spec, cmd, route)?,
+                ))
             }
             rewrite::Placement::Many(a, b) => {
                 Err(rewrite::cross_route(self, spec, cmd, a, b, "a transaction"))
+            }
+        }
+    }
+
+    /// Mirror the writes of a committed transaction: each queued command (as sent) with
+    /// the route it took.
+    pub(crate) fn mirror_committed(&self, queued: &[(Option<RouteId>, &Cmd)]) {
+        for (id, cmd) in queued {
+            let Some(route) = id.and_then(|id| self.route(id)) else {
+                continue;
+            };
+            if route.mirrors.is_empty() {
+                continue;
+            }
+            if let Ok(spec) = crate::router::plan::resolve(cmd)
+                && !spec.is_readonly()
+            {
+                // A failed key lookup cannot happen here: the command was planned before.
+                let _ = command::mirror(self, spec, cmd, route);
             }
         }
     }
@@ -209,6 +234,15 @@ impl Routed {
         }));
         snap
     }
+}
+
+/// The argument index of `cmd`'s first key.
+fn first_key(spec: &CommandSpec, cmd: &Cmd) -> Result<usize> {
+    let mut first = None;
+    crate::command::keys::for_each_key(spec, cmd, |pos| {
+        first.get_or_insert(pos);
+    })?;
+    Ok(first.unwrap_or(0))
 }
 
 fn no_route(key: &[u8]) -> Error {

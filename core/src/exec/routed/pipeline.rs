@@ -1,7 +1,8 @@
 //! Several commands through the routes. Commands that take one route are batched per
 //! backend and sent as that backend's pipeline; a command that needs more than one backend
 //! (split across routes, whole keyspace) first flushes the batches before it, so commands
-//! on the same keys keep their order. One delay covers the batch when delay faults hit.
+//! on the same keys keep their order. Delay faults hold the batch's replies once, for the
+//! longest delay drawn.
 
 use std::time::Duration;
 
@@ -42,7 +43,7 @@ pub(crate) fn execute_all_routed(r: &Routed, cmds: &[Cmd]) -> Vec<Result<Value>>
         let one = check_arity(spec, cmd).and_then(|()| match rewrite::placement(r, spec, cmd)? {
             Placement::One(route) => {
                 let sent = rewrite::rewrite(spec, cmd, route)?;
-                mirror(r, spec, cmd, &sent, route)?;
+                mirror(r, spec, &sent, route)?;
                 Ok(Some((Routed::backend_for(route, spec), sent.into_owned())))
             }
             _ => Ok(None),
@@ -81,10 +82,6 @@ fn flush(
     out: &mut [Option<Result<Value>>],
     delay: &mut Duration,
 ) {
-    if !delay.is_zero() {
-        std::thread::sleep(*delay);
-        *delay = Duration::ZERO;
-    }
     for (b, (indexes, cmds)) in batches.iter_mut().enumerate() {
         if cmds.is_empty() {
             continue;
@@ -93,5 +90,10 @@ fn flush(
             out[i] = Some(reply);
         }
         cmds.clear();
+    }
+    // Faults hold the replies (as Envoy's delay faults do), once for the whole batch.
+    if !delay.is_zero() {
+        std::thread::sleep(*delay);
+        *delay = Duration::ZERO;
     }
 }

@@ -76,21 +76,29 @@ pub(super) fn rewrite<'c>(spec: &CommandSpec, cmd: &'c Cmd, route: &Route) -> Re
 }
 
 /// One part of a split command: the name, then for each key ordinal in `ordinals` its
-/// `step` arguments, the key rewritten for `route`.
+/// `step` arguments, the key rewritten for `route` (as it is without one).
 pub(super) fn part(
     cmd: &Cmd,
     step: usize,
     positions: &[usize],
     ordinals: &[usize],
-    route: &Route,
+    route: Option<&Route>,
 ) -> Cmd {
     let mut out = Cmd::new(cmd.get(0).unwrap_or_default());
     let mut buf = Vec::new();
     for &o in ordinals {
         let pos = positions[o];
-        buf.clear();
-        route.stored_key(cmd.get(pos).unwrap_or_default(), &mut buf);
-        out.arg(&buf);
+        let key = cmd.get(pos).unwrap_or_default();
+        match route {
+            Some(route) => {
+                buf.clear();
+                route.stored_key(key, &mut buf);
+                out.arg(&buf);
+            }
+            None => {
+                out.arg(key);
+            }
+        }
         for i in 1..step {
             out.arg(cmd.get(pos + i).unwrap_or_default());
         }
@@ -98,8 +106,9 @@ pub(super) fn part(
     out
 }
 
-/// Does `mirror` take a copy of `key`? A hash of the key decides, so a key is always or
-/// never mirrored at a given fraction (Envoy draws at random per request).
+/// Does `mirror` take a copy of `key` (as the backends store it)? A hash of the key
+/// decides, so a key is always or never mirrored at a given fraction (Envoy draws at random
+/// per request).
 #[inline]
 pub(super) fn mirrors_key(mirror: &Mirror, key: &[u8]) -> bool {
     let per_million = mirror.fraction.per_million();
