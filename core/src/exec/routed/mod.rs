@@ -28,6 +28,9 @@ use crate::stats::{RoutingStats, Stats, StatsSnapshot, TlsMode};
 use fault::FaultCounters;
 use mirror::MirrorQueue;
 
+/// Where a transaction's command goes: its backend and route.
+pub(crate) type TransactionPlace = (usize, RouteId);
+
 /// The shared state of a client with several backends.
 pub(crate) struct Routed {
     pub(crate) routing: Arc<Routing>,
@@ -128,7 +131,7 @@ impl Routed {
         &self,
         spec: &'static CommandSpec,
         cmd: &'c Cmd,
-    ) -> Result<(Option<(usize, RouteId)>, Cow<'c, Cmd>)> {
+    ) -> Result<(Option<TransactionPlace>, Cow<'c, Cmd>)> {
         match rewrite::placement(self, spec, cmd)? {
             rewrite::Placement::Keyless => Ok((None, Cow::Borrowed(cmd))),
             rewrite::Placement::One(route) => {
