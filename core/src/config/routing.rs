@@ -285,12 +285,12 @@ pub(super) fn validate_routed(mut spec: ConfigSpec) -> Result<Config> {
             "no route, no catch_all and no top-level nodes: no key could be placed",
         ));
     }
-    check_every_backend_used(&backends, &routes, catch_all.as_ref())?;
     let faults = fault_specs
         .iter()
         .enumerate()
         .map(|(i, f)| fault(f, &format!("faults[{i}]")))
         .collect::<Result<Vec<_>>>()?;
+    check_every_backend_used(&backends, &routes, catch_all.as_ref())?;
 
     // The client's own settings (call deadline, mode shown in diagnostics) are those of its
     // primary backend: the default one, else the catch-all's, else the first route's.
@@ -470,3 +470,7 @@ fn fault(f: &super::routes_spec::FaultSpec, key: &str) -> Result<Fault> {
         commands,
     })
 }
+
+#[cfg(test)]
+#[path = "routing_tests.rs"]
+mod tests;
