@@ -174,7 +174,10 @@ fn a_fault_fraction_hits_about_that_share_and_delays_then_sends() {
     ));
     let start = Instant::now();
     assert_eq!(c.query(["SET", "held", "v"]).unwrap(), Value::Okay);
-    assert!(start.elapsed() >= Duration::from_millis(30), "the reply was held");
+    assert!(
+        start.elapsed() >= Duration::from_millis(30),
+        "the reply was held"
+    );
     // As Envoy, commands it answers itself are never faulted.
     assert_eq!(c.query(["PING"]).unwrap(), Value::Status("PONG".into()));
     assert_eq!(c.stats().routing.unwrap().faults.delays, 1);
