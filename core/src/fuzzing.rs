@@ -122,3 +122,78 @@ fn first_value(data: &[u8]) -> Option<Value> {
         _ => None,
     }
 }
+
+/// Prefix routes: `prefixes` (as routes, deduplicated after case folding) and `keys`
+/// through the trie, against a plain longest-prefix scan of the prefixes. Returns how many
+/// keys matched a route.
+pub fn prefix_routes(prefixes: &[String], keys: &[Vec<u8>], case_insensitive: bool) -> usize {
+    use crate::router::prefix::{PrefixTable, RouteId};
+    let mut spec = crate::config::ConfigSpec::default();
+    let mut backends = std::collections::BTreeMap::new();
+    backends.insert(
+        "b".to_owned(),
+        crate::config::ConfigSpec {
+            mode: Some(crate::config::Mode::Jump),
+            nodes: vec!["127.0.0.1:1".into()],
+            ..Default::default()
+        },
+    );
+    spec.backends = Some(backends);
+    spec.routes_case_insensitive = Some(case_insensitive);
+    let mut seen = std::collections::HashSet::new();
+    for p in prefixes {
+        let folded = if case_insensitive {
+            p.to_ascii_lowercase()
+        } else {
+            p.clone()
+        };
+        if p.is_empty() || !seen.insert(folded) {
+            continue;
+        }
+        spec.routes.push(crate::config::RouteSpec {
+            prefix: Some(p.clone()),
+            backend: Some("b".into()),
+            ..Default::default()
+        });
+    }
+    if spec.routes.is_empty() {
+        return 0;
+    }
+    let Ok(config) = crate::Config::from_spec(spec) else {
+        return 0;
+    };
+    let Some(routing) = config.routing() else {
+        return 0;
+    };
+    let table = PrefixTable::new(routing);
+    let fold = |b: &[u8]| -> Vec<u8> {
+        if case_insensitive {
+            b.to_ascii_lowercase()
+        } else {
+            b.to_vec()
+        }
+    };
+    let mut matched = 0;
+    for key in keys {
+        let k = fold(key);
+        let expected = routing
+            .routes
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| k.starts_with(&fold(&r.prefix)))
+            .max_by_key(|(_, r)| r.prefix.len())
+            .map(|(i, _)| i);
+        let got = match table.lookup(key) {
+            RouteId::Prefix(i) => Some(i as usize),
+            RouteId::CatchAll | RouteId::None => None,
+        };
+        assert_eq!(
+            got,
+            expected,
+            "route of {key:?} among {:?}",
+            routing.routes.iter().map(|r| &r.prefix).collect::<Vec<_>>()
+        );
+        matched += usize::from(got.is_some());
+    }
+    matched
+}

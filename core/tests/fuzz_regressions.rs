@@ -94,3 +94,8 @@ fn every_target_is_replayed() {
     sorted.sort();
     assert_eq!(binaries, sorted, "fuzz/fuzz_targets/ and TARGETS differ");
 }
+
+#[test]
+fn prefix_routes() {
+    replay("prefix_routes");
+}

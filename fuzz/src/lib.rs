@@ -18,6 +18,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("redirect", redirect),
     ("config_text", config_text),
     ("command_keys", command_keys),
+    ("prefix_routes", prefix_routes),
 ];
 
 /// `resp`: the low 5 bits of the first byte say how many of the following bytes are chunk
@@ -134,4 +135,22 @@ pub fn command_keys(input: &[u8]) {
         argv.splice(0..1, name.split(' ').map(|w| w.as_bytes().to_vec()));
     }
     fuzzing::command_keys(&argv);
+}
+
+/// `prefix_routes`: the first byte's low bit turns case-insensitive matching on; the rest,
+/// split at `\n`, are lines: `P…` a route prefix (UTF-8, invalid sequences replaced), any
+/// other line a key (raw bytes).
+pub fn prefix_routes(input: &[u8]) {
+    let Some((&head, rest)) = input.split_first() else {
+        return;
+    };
+    let mut prefixes = Vec::new();
+    let mut keys = Vec::new();
+    for line in rest.split(|&b| b == b'\n') {
+        match line.split_first() {
+            Some((b'P', p)) => prefixes.push(String::from_utf8_lossy(p).into_owned()),
+            _ => keys.push(line.to_vec()),
+        }
+    }
+    fuzzing::prefix_routes(&prefixes, &keys, head & 1 == 1);
 }
