@@ -181,3 +181,76 @@ fn fork_cycles(config: shardis::Config) {
         );
     }
 }
+
+/// Mirroring across fork (the mirror thread does not exist in a child): a parent mirrors
+/// writes, forks while its mirror thread is busy, and each child's writes reach the mirror
+/// through the child's own thread; the parent's mirror keeps working too.
+#[test]
+fn mirrored_writes_of_forked_children_reach_the_mirror() {
+    let main = StandaloneSet::start(1);
+    let mirror = StandaloneSet::start(1);
+    let config = shardis::Config::from_toml_str(&format!(
+        "persistent_id = \"fork-mirror\"\n[backends.main]\nmode = \"jump\"\nnodes = [{:?}]\n[backends.m]\nmode = \"jump\"\nnodes = [{:?}]\n[catch_all]\nbackend = \"main\"\nmirror = [{{ backend = \"m\" }}]\n",
+        main.servers[0].addr(),
+        mirror.servers[0].addr()
+    ))
+    .unwrap();
+    let client = Client::shared(config.clone()).unwrap();
+    let on_mirror = |key: &str| -> bool {
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end {
+            if mirror.servers[0].cmd(&["EXISTS", key]) == redis::Value::Int(1) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    };
+    for cycle in 0..5 {
+        // The parent's thread is running (and maybe mid-batch) at the fork.
+        for i in 0..200 {
+            client
+                .query(["SET", format!("parent:{cycle}:{i}").as_str(), "p"])
+                .unwrap();
+        }
+        // SAFETY: the child only uses shardis and then `_exit`s.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let code = std::panic::catch_unwind(|| {
+                let c = Client::shared(config.clone()).unwrap();
+                for i in 0..50 {
+                    if c.query(["SET", format!("child:{cycle}:{i}").as_str(), "c"])
+                        .is_err()
+                    {
+                        return CHILD_ERROR;
+                    }
+                }
+                // The child's copies are sent by its own mirror thread before it exits.
+                let end = Instant::now() + Duration::from_secs(10);
+                while Instant::now() < end {
+                    let s = c.stats().routing.unwrap().mirrors["m"].clone();
+                    if s.sent + s.failed >= s.queued {
+                        return if s.failed == 0 { CHILD_OK } else { CHILD_ERROR };
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                CHILD_ERROR
+            })
+            .unwrap_or(CHILD_ERROR);
+            // SAFETY: immediate exit of the child.
+            unsafe { libc::_exit(code) };
+        }
+        assert_eq!(wait_child(pid), CHILD_OK, "child of cycle {cycle}");
+        assert!(
+            on_mirror(&format!("child:{cycle}:49")),
+            "child {cycle}'s writes mirrored"
+        );
+        assert!(
+            on_mirror(&format!("parent:{cycle}:199")),
+            "parent's writes mirrored"
+        );
+    }
+    client.query(["SET", "parent:last", "p"]).unwrap();
+    assert!(on_mirror("parent:last"), "the parent's mirror still works");
+}

@@ -72,6 +72,14 @@ impl MirrorQueue {
                 // here; dropping it could touch a lock that thread held. Leak it.
                 if let Some(old) = guard.take() {
                     std::mem::forget(old);
+                    // Copies still queued at the fork are the parent's to send: they do
+                    // not count as this process's.
+                    for c in self.counters.iter() {
+                        let done =
+                            c.sent.load(Ordering::Relaxed) + c.failed.load(Ordering::Relaxed);
+                        let pending = c.queued.load(Ordering::Relaxed).saturating_sub(done);
+                        c.queued.fetch_sub(pending, Ordering::Relaxed);
+                    }
                 }
                 match self.spawn() {
                     Some(tx) => *guard = Some((generation, tx)),
