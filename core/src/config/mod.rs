@@ -5,10 +5,12 @@
 
 mod builder;
 mod duration;
+pub mod envoy;
 mod insecure;
 mod routes_spec;
 pub mod routing;
 mod spec;
+mod spec_toml;
 mod tls;
 mod url;
 pub(crate) mod validate;
@@ -198,6 +200,26 @@ impl Config {
         } else {
             Config::from_toml_str(&text)
         }
+    }
+
+    /// Import the `redis_proxy` listener of an Envoy bootstrap YAML ([`envoy::import`]);
+    /// `listener` names it when several listeners have one. Errors name the YAML path.
+    /// The import's warnings (fields ignored as irrelevant in-process) are dropped here:
+    /// call [`envoy::import`] to see them.
+    pub fn from_envoy_yaml(text: &str, listener: Option<&str>) -> Result<Config> {
+        envoy::import(text, listener)?.to_config()
+    }
+
+    /// Read an Envoy bootstrap YAML file: [`Config::from_envoy_yaml`].
+    pub fn from_envoy_file(path: impl AsRef<Path>, listener: Option<&str>) -> Result<Config> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::config(
+                "",
+                format!("cannot read Envoy config {}: {e}", path.display()),
+            )
+        })?;
+        Config::from_envoy_yaml(&text, listener)
     }
 
     /// Parse a URL: `redis://[user:pass@]h:p[,h2:p2…][/db][?mode=ring_hash&timeout=…]`,
