@@ -15,6 +15,7 @@
 
 mod case_insensitive;
 mod cluster;
+mod differences;
 mod mirror;
 mod prefixes;
 mod script;
