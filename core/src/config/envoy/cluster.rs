@@ -9,7 +9,7 @@ use super::placement::{self, Placement};
 use super::proxy::Settings;
 use super::tree::{Fields, Node};
 use super::{Ctx, endpoints, upstream};
-use crate::config::{ConfigSpec, HashTagsSpec, Mode};
+use crate::config::spec::{ConfigSpec, HashTagsSpec, Mode};
 use crate::error::Result;
 
 const HEALTH: &str = "ignored: health checking, outlier detection and circuit breaking belong to the proxy (shardis retries and reports per call)";

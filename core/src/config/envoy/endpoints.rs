@@ -4,7 +4,7 @@
 
 use super::Ctx;
 use super::tree::Node;
-use crate::config::NodeSpec;
+use crate::config::spec::NodeSpec;
 use crate::error::Result;
 
 const IGNORED: &str = "ignored: no effect on where keys go";

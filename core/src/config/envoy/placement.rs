@@ -7,7 +7,7 @@
 
 use super::Ctx;
 use super::tree::{Fields, Node};
-use crate::config::{HashFunction, MaglevSpec, RefreshSpec, RingHashSpec};
+use crate::config::spec::{HashFunction, MaglevSpec, RefreshSpec, RingHashSpec};
 use crate::error::Result;
 
 /// The type of an `envoy.clusters.redis` cluster's config.

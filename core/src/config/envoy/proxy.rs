@@ -6,7 +6,9 @@ use super::Ctx;
 use super::listener::REDIS_PROXY_TYPE;
 use super::routes::{self, fraction};
 use super::tree::Node;
-use crate::config::{DurationSpec, FaultKind, FaultSpec, Percent, ReadFrom, RouteSpec};
+use crate::config::duration::DurationSpec;
+use crate::config::routes_spec::{FaultKind, FaultSpec, Percent, RouteSpec};
+use crate::config::spec::ReadFrom;
 use crate::error::Result;
 
 /// `ConnPoolSettings` as they apply to each backend.

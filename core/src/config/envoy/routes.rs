@@ -9,7 +9,7 @@
 
 use super::Ctx;
 use super::tree::Node;
-use crate::config::{MirrorSpec, Percent, RouteSpec};
+use crate::config::routes_spec::{MirrorSpec, Percent, RouteSpec};
 use crate::error::Result;
 
 /// The converted `prefix_routes`.

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use saphyr::{MarkedYaml, Scalar, YamlData};
 
 use super::Ctx;
-use crate::config::DurationSpec;
+use crate::config::duration::DurationSpec;
 use crate::error::{Error, Result};
 
 /// One node of the document and where it is.

@@ -6,7 +6,7 @@
 
 use super::Ctx;
 use super::tree::{Fields, Node};
-use crate::config::{AuthSpec, TlsSpec};
+use crate::config::spec::{AuthSpec, TlsSpec};
 use crate::error::Result;
 
 const PROTOCOL_OPTIONS_TYPE: &str =
