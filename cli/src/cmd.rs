@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use crate::output::print_reply;
 
-pub(crate) fn run(config: &str, args: &[String]) -> Result<ExitCode, shardis::Error> {
-    let client = crate::open(config)?;
+pub(crate) fn run(source: &crate::Source, args: &[String]) -> Result<ExitCode, shardis::Error> {
+    let client = source.open()?;
     match client.query(args) {
         Ok(v) => {
             print!("{}", print_reply(&v, 0));

@@ -12,9 +12,8 @@ use shardis::{Cmd, Value};
 /// Arguments of `shardis dist`.
 #[derive(Args)]
 pub(crate) struct DistArgs {
-    /// Config file (.toml/.json) or URL (redis://…)
-    #[arg(long)]
-    config: String,
+    #[command(flatten)]
+    source: crate::Source,
     /// Number of hashes to write
     #[arg(long)]
     keys: u64,
@@ -60,7 +59,7 @@ fn server_counts(client: &shardis::Client) -> BTreeMap<String, u64> {
 }
 
 pub(crate) fn run(args: &DistArgs) -> Result<ExitCode, shardis::Error> {
-    let client = crate::open(&args.config)?;
+    let client = args.source.open()?;
     if args.flush {
         client.query(["FLUSHDB"])?;
     }

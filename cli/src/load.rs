@@ -15,9 +15,8 @@ use shardis::Cmd;
 /// Arguments of `shardis load`.
 #[derive(Args)]
 pub(crate) struct LoadArgs {
-    /// Config file (.toml/.json) or URL (redis://…)
-    #[arg(long)]
-    config: String,
+    #[command(flatten)]
+    source: crate::Source,
     /// Duration in seconds
     #[arg(long)]
     seconds: f64,
@@ -67,7 +66,7 @@ pub(crate) fn run(args: &LoadArgs) -> Result<ExitCode, shardis::Error> {
             "need --seconds > 0, --clients ≥ 1, --keyspace ≥ 1 and 0 ≤ --read-ratio ≤ 1",
         ));
     }
-    let client = crate::open(&args.config)?;
+    let client = args.source.open()?;
     let shared = Arc::new(Shared {
         ops: AtomicU64::new(0),
         errors: Mutex::new(BTreeMap::new()),

@@ -3,14 +3,17 @@
 
 mod cmd;
 mod dist;
+mod envoy;
 mod load;
 mod output;
 mod route;
+mod source;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use shardis::{Client, Config};
+
+use source::Source;
 
 /// shardis — in-process Redis/Valkey router (CLI)
 #[derive(Parser)]
@@ -22,19 +25,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print `KEY<TAB>host:port` for each key (keys from stdin, one per line, when none given)
+    /// Print `KEY<TAB>host:port<TAB>STORED_KEY` for each key: the node of its primary and
+    /// the key as that server stores it (after a route's remove_prefix / key_formatter).
+    /// Keys from stdin, one per line, when none are given.
     Route {
-        /// Config file (.toml/.json) or URL (redis://…)
-        #[arg(long)]
-        config: String,
+        #[command(flatten)]
+        source: Source,
         /// Keys to route
         keys: Vec<String>,
     },
     /// Run one command and print the reply like redis-cli
     Cmd {
-        /// Config file (.toml/.json) or URL (redis://…)
-        #[arg(long)]
-        config: String,
+        #[command(flatten)]
+        source: Source,
         /// Command and arguments
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -43,25 +46,30 @@ enum Command {
     Dist(dist::DistArgs),
     /// Run a GET/SET load and print ops/s, latency percentiles and errors by kind
     Load(load::LoadArgs),
+    /// Configuration tools
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
 }
 
-/// Build a client from a config file path or a URL.
-pub(crate) fn open(config: &str) -> Result<Client, shardis::Error> {
-    let config = if config.contains("://") {
-        Config::from_url(config)?
-    } else {
-        Config::from_file(config)?
-    };
-    Client::new(config)
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the shardis TOML equivalent of an Envoy bootstrap's redis_proxy listener
+    /// (ignored or approximated Envoy settings on stderr, as `warning: …`)
+    FromEnvoy(envoy::FromEnvoyArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Route { config, keys } => route::run(&config, keys),
-        Command::Cmd { config, args } => cmd::run(&config, &args),
+        Command::Route { source, keys } => route::run(&source, keys),
+        Command::Cmd { source, args } => cmd::run(&source, &args),
         Command::Dist(args) => dist::run(&args),
         Command::Load(args) => load::run(&args),
+        Command::Config {
+            command: ConfigCommand::FromEnvoy(args),
+        } => envoy::run(&args),
     };
     match result {
         Ok(code) => code,
