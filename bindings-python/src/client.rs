@@ -50,6 +50,19 @@ impl NativeClient {
         build(py, Config::from_file(path), shared)
     }
 
+    /// A client configured from an Envoy bootstrap YAML (its `redis_proxy` listener: the
+    /// clusters, prefix routes, mirrors, read policy and faults).
+    #[staticmethod]
+    #[pyo3(signature = (path, listener=None, shared=false))]
+    fn from_envoy(
+        py: Python<'_>,
+        path: &str,
+        listener: Option<&str>,
+        shared: bool,
+    ) -> PyResult<NativeClient> {
+        build(py, Config::from_envoy_file(path, listener), shared)
+    }
+
     /// Run one command given as a sequence of arguments.
     fn execute<'py>(
         &self,

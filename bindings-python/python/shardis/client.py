@@ -202,6 +202,29 @@ class Client(CoreCommands):
         return cls(url=url, shared=shared, **kwargs)
 
     @classmethod
+    def from_envoy(
+        cls,
+        path: PathLike,
+        listener: Optional[str] = None,
+        *,
+        shared: bool = False,
+        decode_responses: bool = False,
+        encoding: str = "utf-8",
+        encoding_errors: str = "strict",
+    ) -> "Client":
+        """A client configured from an Envoy bootstrap YAML: the ``redis_proxy`` listener's
+        clusters become backends, with its prefix routes, catch-all, mirrors, read command
+        policy and faults. ``listener`` names the listener when the file has several. What
+        shardis cannot do is a :class:`ConfigError` naming the YAML path."""
+        native = NativeClient.from_envoy(str(path), listener, shared)
+        return cls(
+            decode_responses=decode_responses,
+            encoding=encoding,
+            encoding_errors=encoding_errors,
+            _native=native,
+        )
+
+    @classmethod
     def shared(cls, **kwargs: Any) -> "Client":
         """The process-shared client: the same ``persistent_id`` (or the same config) gives
         the same connections and topology, e.g. in every request of a worker."""
