@@ -62,6 +62,16 @@ redis_api!(Client {
     pub fn __construct(config: &Zval) -> PhpResult<Self> {
         Ok(Client { session: shared_session(config::from_zval(config)?)? })
     }
+
+    /// `Shardis\Client::fromEnvoy($path, $listener = null)`: a client configured from an
+    /// Envoy bootstrap YAML (its `redis_proxy` listener's clusters, prefix routes, mirrors,
+    /// read command policy and faults). What shardis cannot do throws
+    /// `Shardis\ConfigException` naming the YAML path.
+    pub fn from_envoy(path: String, listener: Option<String>) -> PhpResult<Self> {
+        let config = shardis::Config::from_envoy_file(&path, listener.as_deref())
+            .map_err(|e| to_exception(&e))?;
+        Ok(Client { session: shared_session(config)? })
+    }
 });
 
 redis_api!(Cluster {
