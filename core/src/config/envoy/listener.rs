@@ -172,7 +172,10 @@ pub(super) fn choose<'a>(
     };
     for (i, l) in listeners.iter().enumerate() {
         if i != index {
-            ctx.warn(l, "ignored: not the imported listener");
+            ctx.warn(
+                l,
+                format!("ignored: listener {:?} is not the imported one", name_of(l)),
+            );
         }
     }
     listener(&listeners[index], ctx)
