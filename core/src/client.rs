@@ -41,26 +41,16 @@ impl Client {
     }
 
     /// A client with its own connections (and, with several backends, its own cores).
-    pub(crate) fn build(config: Config) -> Result<Client> {
-        match config.routing {
-            None => Ok(Client {
-                core: Core::new(config)?,
-                routed: None,
-            }),
-            Some(_) => {
-                let routed = Routed::new(&config)?;
-                Ok(Client {
-                    core: routed.primary_core().clone(),
-                    routed: Some(routed),
-                })
-            }
-        }
+    fn build(config: Config) -> Result<Client> {
+        let (core, routed) = exec::routed::build(config)?;
+        Ok(Client { core, routed })
     }
 
     /// The process-shared client for this configuration (same persistent id or same
     /// config → same connections and topology).
     pub fn shared(config: Config) -> Result<Client> {
-        crate::registry::shared(config)
+        let (core, routed) = crate::registry::shared(config)?;
+        Ok(Client { core, routed })
     }
 
     /// `Client::new(Config::from_url(url)?)`.
@@ -161,14 +151,6 @@ impl Client {
             (None, None) => Arc::ptr_eq(&self.core, &other.core),
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             _ => false,
-        }
-    }
-
-    /// Handles (clones) sharing this client's state.
-    pub(crate) fn handles(&self) -> usize {
-        match &self.routed {
-            None => Arc::strong_count(&self.core),
-            Some(r) => Arc::strong_count(r),
         }
     }
 

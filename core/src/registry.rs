@@ -7,19 +7,19 @@ use std::collections::HashMap;
 
 use parking_lot::Mutex;
 
-use crate::client::Client;
 use crate::config::Config;
 use crate::error::Result;
+use crate::exec::routed::{self, Parts};
 
 struct Entry {
     fingerprint: u64,
-    client: Client,
+    parts: Parts,
 }
 
 static REGISTRY: Mutex<Option<HashMap<String, Entry>>> = Mutex::new(None);
 
-/// The shared client for `config`, created on first use.
-pub(crate) fn shared(config: Config) -> Result<Client> {
+/// The shared client state for `config`, created on first use.
+pub(crate) fn shared(config: Config) -> Result<Parts> {
     crate::process::hold_across_fork(lock_for_fork, unlock_after_fork);
     let key = config.registry_key();
     let fingerprint = config.fingerprint();
@@ -28,17 +28,17 @@ pub(crate) fn shared(config: Config) -> Result<Client> {
     if let Some(e) = map.get(&key)
         && e.fingerprint == fingerprint
     {
-        return Ok(e.client.clone());
+        return Ok(e.parts.clone());
     }
-    let client = Client::build(config)?;
+    let parts = routed::build(config)?;
     map.insert(
         key,
         Entry {
             fingerprint,
-            client: client.clone(),
+            parts: parts.clone(),
         },
     );
-    Ok(client)
+    Ok(parts)
 }
 
 /// Registry keys and how many handles share each core (for phpinfo/diagnostics).
@@ -48,12 +48,20 @@ pub fn entries() -> Vec<(String, usize)> {
         .as_ref()
         .map(|m| {
             m.iter()
-                .map(|(k, e)| (k.clone(), e.client.handles() - 1))
+                .map(|(k, e)| (k.clone(), handles(&e.parts) - 1))
                 .collect()
         })
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// Handles sharing one entry's state (the entry itself included).
+fn handles(parts: &Parts) -> usize {
+    match &parts.1 {
+        None => std::sync::Arc::strong_count(&parts.0),
+        Some(r) => std::sync::Arc::strong_count(r),
+    }
 }
 
 /// Remove an entry; its connections close when the last handle is dropped.

@@ -151,7 +151,11 @@ impl Config {
 
     /// Validate a [`ConfigSpec`].
     pub fn from_spec(spec: ConfigSpec) -> Result<Config> {
-        validate::validate(spec)
+        if spec.has_routing() {
+            routing::validate_routed(spec)
+        } else {
+            validate::validate(spec)
+        }
     }
 
     /// Parse TOML text.

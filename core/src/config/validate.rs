@@ -16,10 +16,9 @@ const ENVOY_MAX_RING_SIZE: u64 = 8 * 1024 * 1024;
 /// Upper bound for a Maglev table (memory: one u32 per entry).
 const MAX_MAGLEV_TABLE_SIZE: u64 = 5_000_011;
 
+/// Validate a spec of one shard set (no backends, routes or faults: `routing` checks those
+/// and calls this for each backend).
 pub(super) fn validate(spec: ConfigSpec) -> Result<Config> {
-    if spec.has_routing() {
-        return super::routing::validate_routed(spec);
-    }
     let mode = spec.mode.ok_or_else(|| {
         Error::config(
             "mode",

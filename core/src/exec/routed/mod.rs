@@ -31,6 +31,21 @@ use mirror::MirrorQueue;
 /// Where a transaction's command goes: its backend and route.
 pub(crate) type TransactionPlace = (usize, RouteId);
 
+/// What a client handle holds: the core of its one backend (with routes, the primary
+/// backend's) and, with routes, the routing state.
+pub(crate) type Parts = (Arc<Core>, Option<Arc<Routed>>);
+
+/// Build a client's state for `config` (no sockets yet).
+pub(crate) fn build(config: Config) -> Result<Parts> {
+    match config.routing {
+        None => Ok((Core::new(config)?, None)),
+        Some(_) => {
+            let routed = Routed::new(&config)?;
+            Ok((routed.primary_core().clone(), Some(routed)))
+        }
+    }
+}
+
 /// The shared state of a client with several backends.
 pub(crate) struct Routed {
     pub(crate) routing: Arc<Routing>,
