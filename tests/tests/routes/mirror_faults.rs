@@ -216,3 +216,29 @@ fn a_committed_transaction_mirrors_its_writes_and_an_aborted_one_does_not() {
     );
     assert_eq!(calls_of(&next, "get"), 1, "only this test's own GET");
 }
+
+#[test]
+fn dropping_the_client_sends_the_queued_copies_first() {
+    let main = StandaloneSet::start(1);
+    let next = StandaloneSet::start(1);
+    let c = client(config(
+        &[("main", "jump", &main), ("next", "jump", &next)],
+        "[catch_all]\nbackend = \"main\"\nmirror = [{ backend = \"next\" }]\n",
+    ));
+    let mut mset = vec!["MSET".to_owned()];
+    for i in 0..2000 {
+        mset.push(format!("k{i}"));
+        mset.push("v".into());
+    }
+    c.query(&mset).unwrap();
+    for i in 0..300 {
+        c.query(["SET", format!("s{i}").as_str(), "v"]).unwrap();
+    }
+    // A short-lived process (the CLI, a PHP CLI script) drops its client right away.
+    drop(c);
+    assert_eq!(
+        keys_of(&next).len(),
+        2300,
+        "every copy sent before the drop returned"
+    );
+}

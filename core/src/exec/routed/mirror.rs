@@ -38,11 +38,30 @@ struct Job {
     cmd: Cmd,
 }
 
+/// The live queue of this process: its fork generation, the sending end, and the flag the
+/// thread raises when it has sent everything and ended.
+struct Sender {
+    generation: u64,
+    tx: SyncSender<Job>,
+    finished: Arc<Finished>,
+}
+
+/// Raised by the sending thread when it ends.
+#[derive(Default)]
+struct Finished {
+    done: parking_lot::Mutex<bool>,
+    cond: parking_lot::Condvar,
+}
+
+/// How long dropping the client waits for queued copies to be sent (a short-lived process,
+/// such as the CLI or a PHP CLI script, would otherwise lose them at exit).
+const DRAIN_ON_DROP: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The queue and its sending thread.
 pub(crate) struct MirrorQueue {
     cores: Vec<Arc<Core>>,
     counters: Arc<Vec<MirrorCounters>>,
-    sender: Mutex<Option<(u64, SyncSender<Job>)>>,
+    sender: Mutex<Option<Sender>>,
 }
 
 impl MirrorQueue {
@@ -66,7 +85,7 @@ impl MirrorQueue {
         let tx = {
             let mut guard = self.sender.lock();
             let generation = process::generation();
-            let live = guard.as_ref().is_some_and(|(g, _)| *g == generation);
+            let live = guard.as_ref().is_some_and(|s| s.generation == generation);
             if !live {
                 // A sender inherited across fork() belongs to a thread that does not exist
                 // here; dropping it could touch a lock that thread held. Leak it.
@@ -82,14 +101,20 @@ impl MirrorQueue {
                     }
                 }
                 match self.spawn() {
-                    Some(tx) => *guard = Some((generation, tx)),
+                    Some((tx, finished)) => {
+                        *guard = Some(Sender {
+                            generation,
+                            tx,
+                            finished,
+                        })
+                    }
                     None => {
                         c.dropped.fetch_add(1, Ordering::Relaxed);
                         return;
                     }
                 }
             }
-            guard.as_ref().map(|(_, tx)| tx.clone())
+            guard.as_ref().map(|s| s.tx.clone())
         };
         let Some(tx) = tx else { return };
         match tx.try_send(Job { backend, cmd }) {
@@ -102,15 +127,21 @@ impl MirrorQueue {
         }
     }
 
-    fn spawn(&self) -> Option<SyncSender<Job>> {
+    fn spawn(&self) -> Option<(SyncSender<Job>, Arc<Finished>)> {
         let (tx, rx) = sync_channel(MIRROR_QUEUE_CAPACITY);
         let cores = self.cores.clone();
         let counters = self.counters.clone();
+        let finished = Arc::new(Finished::default());
+        let flag = finished.clone();
         std::thread::Builder::new()
             .name("shardis-mirror".into())
-            .spawn(move || run(&rx, &cores, &counters))
+            .spawn(move || {
+                run(&rx, &cores, &counters);
+                *flag.done.lock() = true;
+                flag.cond.notify_all();
+            })
             .ok()?;
-        Some(tx)
+        Some((tx, finished))
     }
 
     /// Figures of `backend`.
@@ -121,6 +152,29 @@ impl MirrorQueue {
             sent: c.sent.load(Ordering::Relaxed),
             failed: c.failed.load(Ordering::Relaxed),
             dropped: c.dropped.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for MirrorQueue {
+    /// Close the queue and give the thread a moment to send what is queued.
+    fn drop(&mut self) {
+        let Some(sender) = self.sender.get_mut().take() else {
+            return;
+        };
+        if sender.generation != process::generation() {
+            // Inherited across fork(): no thread here to wait for (see `send`).
+            std::mem::forget(sender);
+            return;
+        }
+        let finished = sender.finished.clone();
+        drop(sender);
+        let mut done = finished.done.lock();
+        let deadline = std::time::Instant::now() + DRAIN_ON_DROP;
+        while !*done {
+            if finished.cond.wait_until(&mut done, deadline).timed_out() {
+                break;
+            }
         }
     }
 }
