@@ -1,12 +1,16 @@
 //! The README's main job: start a local playground (5 standalone redis-servers and a 3+3
 //! Redis Cluster on loopback, stopped at the end), then run scenario S2's data generator
 //! through the `shardis` CLI for ring_hash, maglev and cluster mode, with and without a hash
-//! tag, and show a few more commands.
+//! tag, and show a few more commands; then scenarios S5 (prefix routes from an Envoy YAML)
+//! and S4 (a migration between two clusters with mirrored writes).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use shardis_tests::process::TempDir;
+
+#[path = "../routes_demo.rs"]
+mod routes_demo;
 use shardis_tests::{Cluster, StandaloneSet};
 
 const KEYS: &str = "60000";
@@ -166,6 +170,14 @@ fn main() {
         "2",
     ]);
 
+    let python = std::env::var("SHARDIS_PYTHON").ok();
+    verdicts.extend(routes_demo::s5(
+        dir.path(),
+        &set,
+        &|args| run(args),
+        python.as_deref(),
+    ));
+
     println!("== Redis Cluster: 3 primaries + 3 replicas on 127.0.0.1 ==\n");
     let cluster = Cluster::start(3, 1);
     println!(
@@ -199,6 +211,8 @@ fn main() {
         "--clients",
         "2",
     ]);
+
+    verdicts.extend(routes_demo::s4(&cluster, python.as_deref()));
 
     // The same scenarios from Python (the wheel installed by scripts/demo.sh).
     match std::env::var("SHARDIS_PYTHON") {
