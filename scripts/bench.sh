@@ -12,13 +12,15 @@
 #                                      predis, phpredis RedisCluster (plain, persistent + cache_slots)
 #                                      and phpredis Redis pconnect to one TLS node; handshakes, p50/p99
 #   bash scripts/bench.sh --python-tls Python over TLS: GET/SET, shardis vs redis-py + hiredis direct
+#   bash scripts/bench.sh --routes     route lookup with 50 prefix routes; GET/SET through routes,
+#                                      a remove_prefix route and a mirror vs one backend
 # Extra arguments go to the benchmark program (e.g. --rounds 9).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 which="core"
 case "${1:-}" in
---cluster | --isolation | --python | --php | --python-tls | --php-tls) which="${1#--}"; shift ;;
+--cluster | --isolation | --python | --php | --python-tls | --php-tls | --routes) which="${1#--}"; shift ;;
 esac
 cargo build --release --locked -p shardis-bench -p shardis-tests
 case "$which" in
@@ -28,6 +30,7 @@ core)
     target/release/bench-core --same-cpu "$@"
     ;;
 cluster) target/release/bench-cluster "$@" ;;
+routes) target/release/bench-routes "$@" ;;
 isolation) target/release/bench-isolation "$@" ;;
 python | python-tls)
     wheel=$(bash scripts/build-wheel.sh)
