@@ -197,3 +197,26 @@ pub fn prefix_routes(prefixes: &[String], keys: &[Vec<u8>], case_insensitive: bo
     }
     matched
 }
+
+/// The Envoy bootstrap importer on arbitrary text: an error or a spec, never a panic; a
+/// spec that validates prints as TOML that reads back to the same configuration. Returns
+/// whether the text imported to a valid configuration.
+pub fn envoy_yaml(text: &str) -> bool {
+    let Ok(imported) = crate::config::envoy::import(text, None) else {
+        return false;
+    };
+    let Ok(config) = imported.to_config() else {
+        return false;
+    };
+    let toml = imported
+        .spec
+        .to_toml()
+        .unwrap_or_else(|e| panic!("a valid imported spec does not print as TOML: {e}"));
+    let back = crate::Config::from_toml_str(&toml)
+        .unwrap_or_else(|e| panic!("printed TOML does not read back: {e}\n{toml}"));
+    assert_eq!(
+        back, config,
+        "printed TOML reads back to another config:\n{toml}"
+    );
+    true
+}

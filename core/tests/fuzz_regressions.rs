@@ -99,3 +99,8 @@ fn every_target_is_replayed() {
 fn prefix_routes() {
     replay("prefix_routes");
 }
+
+#[test]
+fn envoy_yaml() {
+    replay("envoy_yaml");
+}

@@ -19,6 +19,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("config_text", config_text),
     ("command_keys", command_keys),
     ("prefix_routes", prefix_routes),
+    ("envoy_yaml", envoy_yaml),
 ];
 
 /// `resp`: the low 5 bits of the first byte say how many of the following bytes are chunk
@@ -153,4 +154,10 @@ pub fn prefix_routes(input: &[u8]) {
         }
     }
     fuzzing::prefix_routes(&prefixes, &keys, head & 1 == 1);
+}
+
+/// `envoy_yaml`: the input as UTF-8 (invalid sequences replaced), imported as an Envoy
+/// bootstrap YAML.
+pub fn envoy_yaml(input: &[u8]) {
+    fuzzing::envoy_yaml(&String::from_utf8_lossy(input));
 }
