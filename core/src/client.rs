@@ -134,7 +134,10 @@ impl Client {
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        &self.core.config
+        match &self.routed {
+            None => &self.core.config,
+            Some(r) => &r.config,
+        }
     }
 
     /// A snapshot of the stats.

@@ -31,13 +31,17 @@ pub(crate) fn shared(config: Config) -> Result<Parts> {
         return Ok(e.parts.clone());
     }
     let parts = routed::build(config)?;
-    map.insert(
+    let replaced = map.insert(
         key,
         Entry {
             fingerprint,
             parts: parts.clone(),
         },
     );
+    // Dropping the last handle of a replaced entry may wait for its mirror copies: not
+    // while every other caller (and fork()) waits for this lock.
+    drop(guard);
+    drop(replaced);
     Ok(parts)
 }
 
@@ -66,10 +70,9 @@ fn handles(parts: &Parts) -> usize {
 
 /// Remove an entry; its connections close when the last handle is dropped.
 pub fn remove(key: &str) -> bool {
-    REGISTRY
-        .lock()
-        .as_mut()
-        .is_some_and(|m| m.remove(key).is_some())
+    let removed = REGISTRY.lock().as_mut().and_then(|m| m.remove(key));
+    // Dropped after the lock is released (see `shared`).
+    removed.is_some()
 }
 
 /// `pthread_atfork` prepare: hold the lock across `fork()` so the child never inherits it

@@ -86,7 +86,12 @@ pub fn for_each_key(spec: &CommandSpec, cmd: &Cmd, mut f: impl FnMut(usize)) -> 
                 if numkeys == 0 {
                     continue;
                 }
-                (start, start + (numkeys - 1) * step, step)
+                // A huge numkeys must not overflow: it is simply more keys than arguments.
+                let last = (numkeys - 1)
+                    .checked_mul(step)
+                    .and_then(|span| span.checked_add(start))
+                    .ok_or_else(|| invalid(spec, "wrong number of keys"))?;
+                (start, last, step)
             }
             FindKeys::Unknown => continue,
         };
@@ -226,6 +231,12 @@ mod tests {
             ErrorKind::InvalidArgument
         );
         let cmd = Cmd::from_args(["EVAL", "s", "3", "a"]);
+        assert_eq!(
+            key_positions(spec, &cmd).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        // A numkeys whose last key index overflows is the same error, not a wrap-around.
+        let cmd = Cmd::from_args(["EVAL", "s", "9223372036854775807", "a"]);
         assert_eq!(
             key_positions(spec, &cmd).unwrap_err().kind(),
             ErrorKind::InvalidArgument

@@ -324,9 +324,11 @@ fn path_error<E: fmt::Display>(e: serde_path_to_error::Error<E>) -> Error {
 /// under `auth`, where a type error would quote the value (a password).
 pub(crate) fn keyed_error(path: String, message: String) -> Error {
     let key = if path == "." { String::new() } else { path };
-    if key.starts_with("auth")
-        && !message.starts_with("unknown field")
-        && !message.starts_with("missing field")
+    // `auth`, or a backend's `backends.NAME.auth`.
+    let under_auth = key
+        .split('.')
+        .any(|segment| segment == "auth" || segment.starts_with("auth["));
+    if under_auth && !message.starts_with("unknown field") && !message.starts_with("missing field")
     {
         return Error::config(
             &key,

@@ -12,6 +12,9 @@ use super::spec::ConfigSpec;
 use super::{Config, validate};
 use crate::error::{Error, ErrorKind, Result};
 
+/// Commands Envoy answers without routing, so its faults never touch them.
+pub const NEVER_FAULTED: [&str; 7] = ["ping", "echo", "time", "quit", "client", "hello", "auth"];
+
 /// The name of the backend made of the top-level nodes.
 pub const DEFAULT_BACKEND: &str = "default";
 
@@ -404,11 +407,17 @@ fn route(
     let backend = backend_index(r.backend.as_ref(), &format!("{key}.backend"), index)?;
     let read_backend = match &r.read_backend {
         None => None,
-        Some(n) => Some(backend_index(
-            Some(n),
-            &format!("{key}.read_backend"),
-            index,
-        )?),
+        Some(n) => {
+            let rkey = format!("{key}.read_backend");
+            let b = backend_index(Some(n), &rkey, index)?;
+            if b == backend {
+                return Err(Error::config(
+                    &rkey,
+                    "is the route's own backend (leave it out)",
+                ));
+            }
+            Some(b)
+        }
     };
     let key_formatter = match &r.key_formatter {
         None => None,
@@ -423,6 +432,9 @@ fn route(
         let b = backend_index(Some(&m.backend), &mkey, index)?;
         if b == backend {
             return Err(Error::config(&mkey, "is the route's own backend"));
+        }
+        if mirrors.iter().any(|m: &Mirror| m.backend == b) {
+            return Err(Error::config(&mkey, "is already a mirror of this route"));
         }
         mirrors.push(Mirror {
             backend: b,
@@ -455,13 +467,23 @@ fn fault(f: &super::routes_spec::FaultSpec, key: &str) -> Result<Fault> {
     };
     let mut commands = Vec::with_capacity(f.commands.len());
     for (j, c) in f.commands.iter().enumerate() {
-        if crate::command::table::lookup(c.as_bytes()).is_none() {
+        let ckey = format!("{key}.commands[{j}]");
+        let name = c.to_ascii_lowercase();
+        if name.contains('|') || crate::command::table::lookup(name.as_bytes()).is_none() {
             return Err(Error::config(
-                &format!("{key}.commands[{j}]"),
-                format!("unknown command {c:?}"),
+                &ckey,
+                format!(
+                    "unknown command {c:?} (faults name whole commands, as Envoy: \"CONFIG\", not \"CONFIG|GET\")"
+                ),
             ));
         }
-        commands.push(c.to_ascii_lowercase());
+        if NEVER_FAULTED.contains(&name.as_str()) {
+            return Err(Error::config(
+                &ckey,
+                format!("{c:?} is never faulted (Envoy answers it without routing)"),
+            ));
+        }
+        commands.push(name);
     }
     Ok(Fault {
         kind: f.kind,

@@ -112,6 +112,10 @@ fn every_mistake_names_its_key() {
         ("hash_tags = true\n[backends.a]\nmode = \"jump\"\nnodes = [\"h:1\"]\n[catch_all]\nbackend = \"a\"\n".to_owned(), "hash_tags: describes the top-level (`default`) backend, which has no nodes"),
         ("mode = \"jump\"\nnodes = [\"h:1\"]\n[backends.default]\nmode = \"jump\"\nnodes = [\"h:2\"]\n[[routes]]\nprefix = \"a\"\nbackend = \"default\"\n".to_owned(), "backends.default: `default` is the backend of the top-level nodes"),
         ("[backends.a]\nmode = \"jump\"\nnodes = [\"h:1\"]\n[catch_all]\nbackend = \"a\"\nprefix = \"x\"\n".to_owned(), "catch_all.prefix: the catch-all route has no prefix"),
+        (route("[[routes]]\nprefix = \"a\"\nbackend = \"users\"\nread_backend = \"users\"\n"), "routes[0].read_backend: is the route's own backend"),
+        (route("[[routes]]\nprefix = \"a\"\nbackend = \"users\"\nmirror = [{ backend = \"users_next\" }, { backend = \"users_next\" }]\n"), "routes[0].mirror[1].backend: is already a mirror of this route"),
+        (route("[[faults]]\ntype = \"error\"\nfraction = 5\ncommands = [\"PING\"]\n"), "faults[0].commands[0]: \"PING\" is never faulted"),
+        (route("[[faults]]\ntype = \"error\"\nfraction = 5\ncommands = [\"config|get\"]\n"), "faults[0].commands[0]: unknown command \"config|get\""),
     ];
     for (toml, expected) in cases {
         let e = err(&toml);
@@ -134,4 +138,13 @@ fn top_level_nodes_make_the_default_backend_and_catch_all() {
     assert_eq!(r.catch_all.as_ref().unwrap().backend, 0);
     assert_eq!(r.faults[0].fraction, Percent(5_000));
     assert_eq!(c.mode(), Mode::Jump);
+}
+
+#[test]
+fn a_backend_password_never_shows_in_an_error() {
+    let e = err(
+        "[backends.a]\nmode = \"jump\"\nnodes = [\"h:1\"]\n[backends.a.auth]\npassword = 918273645\n[catch_all]\nbackend = \"a\"\n",
+    );
+    assert!(!e.contains("918273645"), "{e}");
+    assert!(e.contains("backends.a.auth.password"), "{e}");
 }

@@ -116,6 +116,22 @@ impl Transaction {
         Ok(sent)
     }
 
+    /// [`Transaction::route`], then [`Transaction::pin`]; a command refused by `pin` leaves
+    /// no backend pinned by it.
+    fn route_and_pin<'c>(
+        &mut self,
+        spec: &'static CommandSpec,
+        cmd: &'c Cmd,
+    ) -> Result<Cow<'c, Cmd>> {
+        let before = (self.backend, self.core.clone());
+        let sent = self.route(spec, cmd)?;
+        if let Err(e) = self.pin(spec, &sent) {
+            (self.backend, self.core) = before;
+            return Err(e);
+        }
+        Ok(sent)
+    }
+
     /// Pin the node of `cmd`'s keys (or check it matches the pinned node).
     fn pin(&mut self, spec: &'static CommandSpec, cmd: &Cmd) -> Result<()> {
         if let Route::Unsupported(why) = spec.route {
@@ -304,9 +320,14 @@ impl Transaction {
         }
         // WATCH's route is "unsupported" as a plain command; its keys still pin the node.
         let spec = plan::resolve(&cmd)?;
+        let before = (self.backend, self.core.clone());
         let cmd = self.route(spec, &cmd)?.into_owned();
-        let unit = plan::single_unit(spec, &cmd, &self.layout())?;
-        self.pin_unit(unit, spec.name)?;
+        let pinned = plan::single_unit(spec, &cmd, &self.layout())
+            .and_then(|unit| self.pin_unit(unit, spec.name));
+        if let Err(e) = pinned {
+            (self.backend, self.core) = before;
+            return Err(e);
+        }
         let mut buf = Vec::new();
         cmd.write_resp(&mut buf);
         let deadline = self.core.deadline();
@@ -321,9 +342,8 @@ impl Transaction {
     pub fn query(&mut self, cmd: &Cmd) -> Result<Value> {
         self.check_fork()?;
         let spec = plan::resolve(cmd)?;
-        let routed = self.route(spec, cmd)?;
+        let routed = self.route_and_pin(spec, cmd)?;
         let cmd: &Cmd = &routed;
-        self.pin(spec, cmd)?;
         let mut buf = Vec::new();
         cmd.write_resp(&mut buf);
         let deadline = self.core.deadline();
@@ -337,11 +357,10 @@ impl Transaction {
     pub fn queue(&mut self, cmd: Cmd) -> Result<&mut Transaction> {
         self.check_fork()?;
         let spec = plan::resolve(&cmd)?;
-        let cmd = match self.route(spec, &cmd)? {
+        let cmd = match self.route_and_pin(spec, &cmd)? {
             Cow::Borrowed(_) => cmd,
             Cow::Owned(rewritten) => rewritten,
         };
-        self.pin(spec, &cmd)?;
         self.queued.push(cmd);
         self.queued_routes.push(self.last_route.take());
         Ok(self)

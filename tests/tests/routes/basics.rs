@@ -253,3 +253,63 @@ fn top_level_nodes_are_the_default_backend_and_the_implicit_catch_all() {
     assert_eq!(s.main.servers[0].keys(), [b"x".to_vec()]);
     assert_eq!(c.backend_for(b"x").unwrap(), "default");
 }
+
+#[test]
+fn a_split_command_with_a_missing_value_is_refused_before_sending() {
+    let s = sets();
+    let c = routed_client(&s);
+    let e = c
+        .query(["MSET", "sess:1", "a", "cache:1", "b", "plain"])
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(keys_of(&s.sessions).is_empty() && keys_of(&s.cache).is_empty());
+    let r = c.pipeline(&[Cmd::from_args(["MSET", "sess:1", "a", "sess:2"])]);
+    assert_eq!(
+        r[0].as_ref().unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    assert!(keys_of(&s.sessions).is_empty());
+}
+
+#[test]
+fn the_client_config_is_the_whole_routed_config() {
+    let s = sets();
+    let mut toml = String::from("persistent_id = \"routed-config\"\n");
+    toml.push_str(&format!(
+        "[backends.sessions]\nmode = \"ring_hash\"\nnodes = [{:?}]\n[catch_all]\nbackend = \"sessions\"\n",
+        s.sessions.addrs()[0]
+    ));
+    let config = shardis::Config::from_toml_str(&toml).unwrap();
+    let c = shardis::Client::shared(config.clone()).unwrap();
+    assert_eq!(c.config(), &config);
+    assert!(c.config().routing().is_some());
+    assert_eq!(c.config().registry_key(), "routed-config");
+    let again = shardis::Client::shared(c.config().clone()).unwrap();
+    assert!(
+        again.same_core(&c),
+        "the config it reports gives back the same client"
+    );
+    assert!(shardis::registry::remove("routed-config"));
+}
+
+#[test]
+fn a_command_refused_inside_a_transaction_does_not_pin_its_backend() {
+    let s = sets();
+    let c = routed_client(&s);
+    // Two sess: keys on the two nodes of the sessions ring (no hash tags): MSET of both is
+    // a cross-node command inside the sessions backend.
+    let first = "sess:0";
+    let node = c.node_for(first.as_bytes()).unwrap();
+    let other = (1..1000)
+        .map(|i| format!("sess:{i}"))
+        .find(|k| c.node_for(k.as_bytes()).unwrap() != node)
+        .unwrap();
+    let mut tx = c.transaction();
+    let e = tx
+        .queue(Cmd::from_args(["MSET", first, "1", other.as_str(), "2"]))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::CrossShard);
+    tx.queue(Cmd::from_args(["SET", "plain", "x"])).unwrap();
+    assert_eq!(tx.exec().unwrap(), Value::Array(vec![Value::Okay]));
+    assert_eq!(keys_of(&s.main), ["plain"]);
+}

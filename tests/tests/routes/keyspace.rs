@@ -75,3 +75,26 @@ fn randomkey_finds_a_key_on_any_backend_and_ping_goes_to_one() {
     assert_eq!(c.query(["PING"]).unwrap(), Value::Status("PONG".into()));
     assert_eq!(c.nodes().len(), 3);
 }
+
+#[test]
+fn info_over_backends_of_one_node_is_one_map_of_every_node() {
+    let a = StandaloneSet::start(1);
+    let b = StandaloneSet::start(1);
+    let c = client(config(
+        &[("a", "jump", &a), ("b", "jump", &b)],
+        "[[routes]]\nprefix = \"a:\"\nbackend = \"a\"\n[catch_all]\nbackend = \"b\"\n",
+    ));
+    let Value::Map(entries) = c.query(["INFO", "server"]).unwrap() else {
+        panic!("INFO is a map")
+    };
+    let nodes: BTreeSet<String> = entries
+        .iter()
+        .map(|(k, _)| String::from_utf8_lossy(k.as_bytes().unwrap()).into_owned())
+        .collect();
+    let expected: BTreeSet<String> = a.addrs().into_iter().chain(b.addrs()).collect();
+    assert_eq!(nodes, expected);
+    assert!(entries.iter().all(|(_, v)| {
+        v.as_bytes()
+            .is_some_and(|t| String::from_utf8_lossy(t).contains("redis_version"))
+    }));
+}

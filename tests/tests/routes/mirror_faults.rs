@@ -242,3 +242,70 @@ fn dropping_the_client_sends_the_queued_copies_first() {
         "every copy sent before the drop returned"
     );
 }
+
+#[test]
+fn blocking_commands_are_not_mirrored_and_scripts_reach_every_backend() {
+    let main = StandaloneSet::start(1);
+    let next = StandaloneSet::start(1);
+    let reads = StandaloneSet::start(1);
+    let c = client(config(
+        &[
+            ("main", "jump", &main),
+            ("next", "jump", &next),
+            ("reads", "jump", &reads),
+        ],
+        "[catch_all]\nbackend = \"main\"\nread_backend = \"reads\"\nmirror = [{ backend = \"next\" }]\n",
+    ));
+    c.query(["RPUSH", "q", "job"]).unwrap();
+    assert_eq!(
+        c.query(["BLPOP", "q", "1"]).unwrap(),
+        Value::Array(vec![
+            Value::Bulk(b"q".to_vec()),
+            Value::Bulk(b"job".to_vec())
+        ])
+    );
+    drain_mirror(&c, "next");
+    assert_eq!(
+        calls_of(&next, "blpop"),
+        0,
+        "a blocking command is not mirrored"
+    );
+    assert_eq!(calls_of(&next, "rpush"), 1);
+    // SCRIPT LOAD goes everywhere EVALSHA may run: read backend and mirror included.
+    let Value::Bulk(sha) = c
+        .query(["SCRIPT", "LOAD", "return redis.call('GET', KEYS[1])"])
+        .unwrap()
+    else {
+        panic!("SCRIPT LOAD")
+    };
+    reads.servers[0].cmd(&["SET", "k", "from-reads"]);
+    assert_eq!(
+        c.query([b"EVALSHA_RO".as_slice(), &sha, b"1", b"k"])
+            .unwrap(),
+        Value::Bulk(b"from-reads".to_vec()),
+        "EVALSHA_RO on the read backend finds the script"
+    );
+    c.query([b"EVALSHA".as_slice(), &sha, b"1", b"k"]).unwrap();
+    let s = drain_mirror(&c, "next");
+    assert_eq!(s.failed, 0);
+    assert_eq!(
+        calls_of(&next, "evalsha"),
+        1,
+        "the mirror ran the script too"
+    );
+}
+
+#[test]
+fn a_pipeline_sends_a_write_before_a_later_read_on_its_read_backend() {
+    let node = StandaloneSet::start(1);
+    // Two backends over the same server; the read backend's name sorts first.
+    let c = client(config(
+        &[("a_reads", "ring_hash", &node), ("b_writes", "jump", &node)],
+        "[catch_all]\nbackend = \"b_writes\"\nread_backend = \"a_reads\"\n",
+    ));
+    let r = c.pipeline(&[
+        shardis::Cmd::from_args(["SET", "k", "v"]),
+        shardis::Cmd::from_args(["GET", "k"]),
+    ]);
+    assert_eq!(r[1], Ok(Value::Bulk(b"v".to_vec())));
+}

@@ -10,7 +10,7 @@ use super::fault::{FAULT_ERROR_TEXT, Injected};
 use super::rewrite::{self, Placement};
 use crate::command::Cmd;
 use crate::command::keys::{check_arity, key_positions};
-use crate::command::table::{CommandSpec, Merge, Route as TableRoute};
+use crate::command::table::{CommandSpec, Merge, Route as TableRoute, flag};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::command::execute_one;
 use crate::reply::Value;
@@ -69,9 +69,25 @@ impl Routed {
     }
 }
 
+/// The arity, and for split commands whole key groups (`MSET k v k` would otherwise split
+/// into a part whose value is missing); nothing is sent when they are wrong.
+pub(super) fn check_args(spec: &CommandSpec, cmd: &Cmd) -> Result<()> {
+    check_arity(spec, cmd)?;
+    if let TableRoute::Split { step, .. } = spec.route
+        && step > 1
+        && !(cmd.len() - 1).is_multiple_of(usize::from(step))
+    {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("wrong number of arguments for '{}' command", spec.name),
+        ));
+    }
+    Ok(())
+}
+
 /// Route, send, merge (no fault step).
 pub(super) fn routed(r: &Routed, spec: &'static CommandSpec, cmd: &Cmd) -> Result<Value> {
-    check_arity(spec, cmd)?;
+    check_args(spec, cmd)?;
     match rewrite::placement(r, spec, cmd)? {
         Placement::One(route) => {
             let sent = rewrite::rewrite(spec, cmd, route)?;
@@ -97,6 +113,14 @@ pub(crate) fn mirror(
     sent: &Cmd,
     route: &crate::config::routing::Route,
 ) -> Result<()> {
+    // A blocking command would hold the one mirror thread (and every copy behind it) for
+    // its timeout; an unroutable one is refused anyway.
+    if route.mirrors.is_empty()
+        || spec.has(flag::BLOCKING)
+        || matches!(spec.route, TableRoute::Unsupported(_))
+    {
+        return Ok(());
+    }
     for m in &route.mirrors {
         if m.exclude_read_commands && spec.is_readonly() {
             continue;
@@ -170,19 +194,28 @@ fn split(
 /// SCAN walks them in turn; RANDOMKEY asks them from a random one; the rest (PING, EVAL
 /// with no keys, …) go to the primary backend.
 fn keyless(r: &Routed, spec: &'static CommandSpec, cmd: &Cmd) -> Result<Value> {
-    if r.keyspace.len() <= 1 {
+    // Scripts and functions are needed wherever EVALSHA/FCALL may run: read backends and
+    // mirrors too.
+    let everywhere = r.cores.len() > 1
+        && matches!(
+            spec.route,
+            TableRoute::AllShards(_) | TableRoute::AllNodes(_)
+        )
+        && (spec.name.starts_with("script|") || spec.name.starts_with("function|"));
+    if r.keyspace.len() <= 1 && !everywhere {
         let b = r.keyspace.first().copied().unwrap_or(r.primary);
         return execute_one(&r.cores[b], cmd);
     }
     match spec.route {
         TableRoute::AllShards(rule) | TableRoute::AllNodes(rule) => {
-            let replies: Vec<(usize, Result<Value>)> = r
-                .keyspace
+            let all: Vec<usize> = (0..r.cores.len()).collect();
+            let targets = if everywhere { &all } else { &r.keyspace };
+            let replies: Vec<(usize, Result<Value>)> = targets
                 .iter()
                 .map(|&b| (b, execute_one(&r.cores[b], cmd)))
                 .collect();
             if rule == Merge::PerNode {
-                return per_node(replies);
+                return per_node(r, replies);
             }
             let parts = replies
                 .into_iter()
@@ -211,17 +244,20 @@ fn keyless(r: &Routed, spec: &'static CommandSpec, cmd: &Cmd) -> Result<Value> {
     }
 }
 
-/// Per-node replies of several backends: one map `node → reply` over all of them.
-fn per_node(replies: Vec<(usize, Result<Value>)>) -> Result<Value> {
+/// Per-node replies of several backends: one map `node → reply` over all of them (a
+/// one-node backend answers with its node's reply itself).
+fn per_node(r: &Routed, replies: Vec<(usize, Result<Value>)>) -> Result<Value> {
     let mut all = Vec::new();
-    for (_, reply) in replies {
+    for (b, reply) in replies {
         match reply? {
             Value::Map(entries) => all.extend(entries),
-            other => {
-                return Err(Error::new(
-                    ErrorKind::Protocol,
-                    format!("expected a per-node map from a backend, got {other:?}"),
-                ));
+            one => {
+                let node = r.cores[b]
+                    .nodes
+                    .all()
+                    .first()
+                    .map_or_else(|| r.backend_name(b).to_owned(), |n| n.addr.clone());
+                all.push((Value::Bulk(node.into_bytes()), one));
             }
         }
     }

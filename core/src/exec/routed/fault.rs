@@ -12,10 +12,7 @@ use crate::stats::FaultStats;
 
 use crate::command::table::CommandSpec;
 use crate::config::FaultKind;
-use crate::config::routing::Fault;
-
-/// Commands Envoy answers without routing, so its faults never touch them.
-const NEVER_FAULTED: [&str; 7] = ["ping", "echo", "time", "quit", "client", "hello", "auth"];
+use crate::config::routing::{Fault, NEVER_FAULTED};
 
 /// The error reply of an error fault, as Envoy's.
 pub(crate) const FAULT_ERROR_TEXT: &str = "Fault Injected: Error";

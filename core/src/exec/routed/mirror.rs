@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use crate::stats::MirrorStats;
-use parking_lot::Mutex;
+use arc_swap::ArcSwapOption;
 
 use crate::command::Cmd;
 use crate::core::Core;
@@ -61,7 +61,7 @@ const DRAIN_ON_DROP: std::time::Duration = std::time::Duration::from_secs(2);
 pub(crate) struct MirrorQueue {
     cores: Vec<Arc<Core>>,
     counters: Arc<Vec<MirrorCounters>>,
-    sender: Mutex<Option<Sender>>,
+    sender: ArcSwapOption<Sender>,
 }
 
 impl MirrorQueue {
@@ -75,55 +75,54 @@ impl MirrorQueue {
         MirrorQueue {
             cores,
             counters,
-            sender: Mutex::new(None),
+            sender: ArcSwapOption::empty(),
         }
     }
 
-    /// Queue a copy of `cmd` for `backend`; never blocks.
+    /// Queue a copy of `cmd` for `backend`; never blocks, takes no lock (a lock held by
+    /// another thread at `fork()` would stay locked forever in the child).
     pub(crate) fn send(&self, backend: usize, cmd: Cmd) {
         let c = &self.counters[backend];
-        let tx = {
-            let mut guard = self.sender.lock();
-            let generation = process::generation();
-            let live = guard.as_ref().is_some_and(|s| s.generation == generation);
-            if !live {
-                // A sender inherited across fork() belongs to a thread that does not exist
-                // here; dropping it could touch a lock that thread held. Leak it.
-                if let Some(old) = guard.take() {
-                    std::mem::forget(old);
-                    // Copies still queued at the fork are the parent's to send: they do
-                    // not count as this process's.
-                    for c in self.counters.iter() {
-                        let done =
-                            c.sent.load(Ordering::Relaxed) + c.failed.load(Ordering::Relaxed);
-                        let pending = c.queued.load(Ordering::Relaxed).saturating_sub(done);
-                        c.queued.fetch_sub(pending, Ordering::Relaxed);
-                    }
-                }
-                match self.spawn() {
-                    Some((tx, finished)) => {
-                        *guard = Some(Sender {
-                            generation,
-                            tx,
-                            finished,
-                        })
-                    }
-                    None => {
-                        c.dropped.fetch_add(1, Ordering::Relaxed);
-                        return;
-                    }
-                }
-            }
-            guard.as_ref().map(|s| s.tx.clone())
-        };
-        let Some(tx) = tx else { return };
-        match tx.try_send(Job { backend, cmd }) {
-            Ok(()) => {
-                c.queued.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+        let generation = process::generation();
+        let mut current = self.sender.load();
+        if current.as_ref().is_none_or(|s| s.generation != generation) {
+            let Some((tx, finished)) = self.spawn() else {
                 c.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            };
+            let fresh = Arc::new(Sender {
+                generation,
+                tx,
+                finished,
+            });
+            let previous = self.sender.compare_and_swap(&*current, Some(fresh));
+            let won = match (&*previous, &*current) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+            // A racing thread installed its own first: ours is dropped and its thread ends.
+            if won && let Some(inherited) = &*previous {
+                // Inherited across fork(): its thread does not exist here, and dropping it
+                // could touch a lock that thread held. Leak it. The copies still queued at
+                // the fork are the parent's to send, not this process's.
+                std::mem::forget(Arc::clone(inherited));
+                for c in self.counters.iter() {
+                    let done = c.sent.load(Ordering::Relaxed) + c.failed.load(Ordering::Relaxed);
+                    let pending = c.queued.load(Ordering::Relaxed).saturating_sub(done);
+                    c.queued.fetch_sub(pending, Ordering::Relaxed);
+                }
             }
+            current = self.sender.load();
+        }
+        let Some(sender) = &*current else { return };
+        // Counted first, so `sent` never exceeds `queued` in a snapshot.
+        c.queued.fetch_add(1, Ordering::Relaxed);
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+            sender.tx.try_send(Job { backend, cmd })
+        {
+            c.queued.fetch_sub(1, Ordering::Relaxed);
+            c.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -159,7 +158,7 @@ impl MirrorQueue {
 impl Drop for MirrorQueue {
     /// Close the queue and give the thread a moment to send what is queued.
     fn drop(&mut self) {
-        let Some(sender) = self.sender.get_mut().take() else {
+        let Some(sender) = self.sender.swap(None) else {
             return;
         };
         if sender.generation != process::generation() {

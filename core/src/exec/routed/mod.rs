@@ -48,6 +48,8 @@ pub(crate) fn build(config: Config) -> Result<Parts> {
 
 /// The shared state of a client with several backends.
 pub(crate) struct Routed {
+    /// The whole configuration (routing and persistent id included).
+    pub(crate) config: Config,
     pub(crate) routing: Arc<Routing>,
     table: PrefixTable,
     /// One core per backend, in `routing.backends` order.
@@ -96,6 +98,7 @@ impl Routed {
             primary,
             cores,
             routing,
+            config: config.clone(),
         }))
     }
 
@@ -188,11 +191,13 @@ impl Routed {
         &self.routing.backends[backend].name
     }
 
-    /// A pseudo-random number (fault draws, RANDOMKEY).
+    /// A pseudo-random number (fault draws, RANDOMKEY). The process id is mixed in, so
+    /// forked workers do not draw the same sequence.
     fn next_random(&self) -> u64 {
         let mut z = self
             .random
-            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+            ^ u64::from(std::process::id()).wrapping_mul(0xD1B5_4A32_D192_ED03);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)

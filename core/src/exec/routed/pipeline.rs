@@ -7,11 +7,10 @@
 use std::time::Duration;
 
 use super::Routed;
-use super::command::{fault_error, mirror, routed};
+use super::command::{check_args, fault_error, mirror, routed};
 use super::fault::Injected;
 use super::rewrite::{self, Placement};
 use crate::command::Cmd;
-use crate::command::keys::check_arity;
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::pipeline::execute_all;
 use crate::reply::Value;
@@ -21,7 +20,10 @@ use crate::router::plan;
 pub(crate) fn execute_all_routed(r: &Routed, cmds: &[Cmd]) -> Vec<Result<Value>> {
     let start = std::time::Instant::now();
     let mut out: Vec<Option<Result<Value>>> = (0..cmds.len()).map(|_| None).collect();
-    let mut batches: Vec<(Vec<usize>, Vec<Cmd>)> = vec![(Vec::new(), Vec::new()); r.cores.len()];
+    let mut batches = Batches {
+        per_backend: vec![(Vec::new(), Vec::new()); r.cores.len()],
+        order: Vec::new(),
+    };
     let mut delay = Duration::ZERO;
     for (i, cmd) in cmds.iter().enumerate() {
         let spec = match plan::resolve(cmd) {
@@ -40,7 +42,7 @@ pub(crate) fn execute_all_routed(r: &Routed, cmds: &[Cmd]) -> Vec<Result<Value>>
             Some(Injected::Delay(d)) => delay = delay.max(d),
             None => {}
         }
-        let one = check_arity(spec, cmd).and_then(|()| match rewrite::placement(r, spec, cmd)? {
+        let one = check_args(spec, cmd).and_then(|()| match rewrite::placement(r, spec, cmd)? {
             Placement::One(route) => {
                 let sent = rewrite::rewrite(spec, cmd, route)?;
                 mirror(r, spec, &sent, route)?;
@@ -51,8 +53,11 @@ pub(crate) fn execute_all_routed(r: &Routed, cmds: &[Cmd]) -> Vec<Result<Value>>
         match one {
             Err(e) => out[i] = Some(Err(e)),
             Ok(Some((b, sent))) => {
-                batches[b].0.push(i);
-                batches[b].1.push(sent);
+                if batches.per_backend[b].1.is_empty() {
+                    batches.order.push(b);
+                }
+                batches.per_backend[b].0.push(i);
+                batches.per_backend[b].1.push(sent);
             }
             Ok(None) => {
                 flush(r, &mut batches, &mut out, &mut delay);
@@ -76,16 +81,23 @@ pub(crate) fn execute_all_routed(r: &Routed, cmds: &[Cmd]) -> Vec<Result<Value>>
         .collect()
 }
 
+/// Commands waiting per backend (their indexes and the commands as sent), and the order in
+/// which the backends got their first one.
+struct Batches {
+    per_backend: Vec<(Vec<usize>, Vec<Cmd>)>,
+    order: Vec<usize>,
+}
+
+/// Send every waiting batch, backends in the order they were first used (a SET to the
+/// route's backend goes before a GET queued after it to its read backend).
 fn flush(
     r: &Routed,
-    batches: &mut [(Vec<usize>, Vec<Cmd>)],
+    batches: &mut Batches,
     out: &mut [Option<Result<Value>>],
     delay: &mut Duration,
 ) {
-    for (b, (indexes, cmds)) in batches.iter_mut().enumerate() {
-        if cmds.is_empty() {
-            continue;
-        }
+    for b in batches.order.drain(..) {
+        let (indexes, cmds) = &mut batches.per_backend[b];
         for (i, reply) in indexes.drain(..).zip(execute_all(&r.cores[b], cmds)) {
             out[i] = Some(reply);
         }
