@@ -470,3 +470,37 @@ fn moved_and_ask_over_tls_reach_their_targets_with_tls() {
     let target = &stats.nodes[&to];
     assert!(target.requests > 0 && target.tls_handshakes == target.connects);
 }
+
+/// Backends with their own TLS and auth: a TLS backend (the test CA, the ACL user whose keys
+/// are `lim:*`) behind a
+/// prefix route next to a plaintext catch-all; each backend's stats say how it connects.
+#[test]
+fn a_tls_backend_and_a_plaintext_backend_behind_routes() {
+    let files = TlsFiles::shared();
+    let secure = StandaloneSet::start_with(2, tls_options(TlsServer::new(files.clone())));
+    let plain = StandaloneSet::start(1);
+    let list = |set: &StandaloneSet| {
+        set.addrs()
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let config = Config::from_toml_str(&format!(
+        "[backends.secure]\nmode = \"ring_hash\"\nnodes = [{}]\n[backends.secure.tls]\nca_file = {:?}\n[backends.secure.auth]\nusername = {:?}\npassword = {:?}\n[backends.plain]\nmode = \"jump\"\nnodes = [{}]\n[[routes]]\nprefix = \"lim:\"\nbackend = \"secure\"\n[catch_all]\nbackend = \"plain\"\n",
+        list(&secure),
+        path(files.ca()),
+        LIMITED.0,
+        LIMITED.1,
+        list(&plain)
+    ))
+    .unwrap();
+    let client = Client::new(config).unwrap();
+    round_trips(&client, "lim:routed:", 40);
+    client.query(["SET", "open:1", "v"]).unwrap();
+    assert_eq!(plain.servers[0].keys(), [b"open:1".to_vec()]);
+    let routing = client.stats().routing.unwrap();
+    let tls = &routing.backends["secure"].tls;
+    assert!(tls.enabled && tls.handshakes >= 2, "{tls:?}");
+    assert!(!routing.backends["plain"].tls.enabled);
+}
