@@ -472,8 +472,8 @@ fn moved_and_ask_over_tls_reach_their_targets_with_tls() {
 }
 
 /// Backends with their own TLS and auth: a TLS backend (the test CA, the ACL user whose keys
-/// are `lim:*`) behind a
-/// prefix route next to a plaintext catch-all; each backend's stats say how it connects.
+/// are `lim:*`) behind a prefix route next to a plaintext catch-all; each backend's stats
+/// say how it connects.
 #[test]
 fn a_tls_backend_and_a_plaintext_backend_behind_routes() {
     let files = TlsFiles::shared();
