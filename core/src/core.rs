@@ -82,12 +82,16 @@ impl Core {
 
     /// A snapshot of the stats, with the nodes in the table now.
     pub(crate) fn stats_snapshot(&self) -> StatsSnapshot {
-        let tls = match self.config.tls() {
+        self.stats.snapshot(self.nodes.stats(), self.tls_mode())
+    }
+
+    /// How this core's connections use TLS.
+    pub(crate) fn tls_mode(&self) -> TlsMode {
+        match self.config.tls() {
             None => TlsMode::Off,
             Some(t) if t.insecure_skip_verify => TlsMode::Insecure,
             Some(_) => TlsMode::Verified,
-        };
-        self.stats.snapshot(self.nodes.stats(), tls)
+        }
     }
 }
 

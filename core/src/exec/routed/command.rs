@@ -89,7 +89,7 @@ pub(super) fn check_args(spec: &CommandSpec, cmd: &Cmd) -> Result<()> {
 pub(super) fn routed(r: &Routed, spec: &'static CommandSpec, cmd: &Cmd) -> Result<Value> {
     check_args(spec, cmd)?;
     match rewrite::placement(r, spec, cmd)? {
-        Placement::One(route) => {
+        Placement::One(_, route) => {
             let sent = rewrite::rewrite(spec, cmd, route)?;
             mirror(r, spec, &sent, route)?;
             execute_one(&r.cores[Routed::backend_for(route, spec)], &sent)

@@ -14,7 +14,6 @@ pub(crate) mod rewrite;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::command::Cmd;
 use crate::command::table::CommandSpec;
@@ -23,7 +22,7 @@ use crate::config::routing::{Route, Routing};
 use crate::core::Core;
 use crate::error::{Error, ErrorKind, Result};
 use crate::router::prefix::{PrefixTable, RouteId};
-use crate::stats::{RoutingStats, Stats, StatsSnapshot, TlsMode};
+use crate::stats::{RoutingStats, Stats, StatsSnapshot};
 
 use fault::FaultCounters;
 use mirror::MirrorQueue;
@@ -62,7 +61,6 @@ pub(crate) struct Routed {
     faults: FaultCounters,
     /// Calls as the application made them.
     stats: Stats,
-    random: AtomicU64,
 }
 
 impl Routed {
@@ -93,7 +91,6 @@ impl Routed {
             mirrors: MirrorQueue::new(cores.clone()),
             faults: FaultCounters::default(),
             stats: Stats::new(),
-            random: AtomicU64::new(seed()),
             keyspace,
             primary,
             cores,
@@ -152,15 +149,10 @@ impl Routed {
     ) -> Result<(Option<TransactionPlace>, Cow<'c, Cmd>)> {
         match rewrite::placement(self, spec, cmd)? {
             rewrite::Placement::Keyless => Ok((None, Cow::Borrowed(cmd))),
-            rewrite::Placement::One(route) => {
-                let id = self
-                    .table
-                    .lookup(cmd.get(first_key(spec, cmd)?).unwrap_or_default());
-                Ok((
-                    Some((route.backend, id)),
-                    rewrite::rewrite(spec, cmd, route)?,
-                ))
-            }
+            rewrite::Placement::One(id, route) => Ok((
+                Some((route.backend, id)),
+                rewrite::rewrite(spec, cmd, route)?,
+            )),
             rewrite::Placement::Many(a, b) => {
                 Err(rewrite::cross_route(self, spec, cmd, a, b, "a transaction"))
             }
@@ -191,16 +183,11 @@ impl Routed {
         &self.routing.backends[backend].name
     }
 
-    /// A pseudo-random number (fault draws, RANDOMKEY). The process id is mixed in, so
-    /// forked workers do not draw the same sequence.
+    /// A pseudo-random number (fault draws, RANDOMKEY): the primary core's, with the
+    /// process id mixed in so forked workers do not draw the same sequence.
     fn next_random(&self) -> u64 {
-        let mut z = self
-            .random
-            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
-            ^ u64::from(std::process::id()).wrapping_mul(0xD1B5_4A32_D192_ED03);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.primary_core().next_random()
+            ^ u64::from(std::process::id()).wrapping_mul(0xD1B5_4A32_D192_ED03)
     }
 
     /// Every backend's nodes, each once, in backend order.
@@ -228,13 +215,7 @@ impl Routed {
             cluster.absorb(&s.cluster);
             backends.insert(self.backend_name(i).to_owned(), s);
         }
-        let primary = &self.cores[self.primary];
-        let tls = match primary.config.tls() {
-            None => TlsMode::Off,
-            Some(t) if t.insecure_skip_verify => TlsMode::Insecure,
-            Some(_) => TlsMode::Verified,
-        };
-        let mut snap = self.stats.snapshot(nodes, tls);
+        let mut snap = self.stats.snapshot(nodes, self.primary_core().tls_mode());
         snap.cluster = cluster;
         let mut mirrors = BTreeMap::new();
         for r in self
@@ -259,15 +240,6 @@ impl Routed {
     }
 }
 
-/// The argument index of `cmd`'s first key.
-fn first_key(spec: &CommandSpec, cmd: &Cmd) -> Result<usize> {
-    let mut first = None;
-    crate::command::keys::for_each_key(spec, cmd, |pos| {
-        first.get_or_insert(pos);
-    })?;
-    Ok(first.unwrap_or(0))
-}
-
 fn no_route(key: &[u8]) -> Error {
     Error::new(
         ErrorKind::Unsupported,
@@ -276,12 +248,4 @@ fn no_route(key: &[u8]) -> Error {
             String::from_utf8_lossy(key)
         ),
     )
-}
-
-fn seed() -> u64 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    t ^ (u64::from(std::process::id()) << 32) ^ 0x5348_4152_4449_5321
 }

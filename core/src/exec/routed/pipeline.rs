@@ -43,7 +43,7 @@ pub(crate) fn execute_all_routed(r: &Routed, cmds: &[Cmd]) -> Vec<Result<Value>>
             None => {}
         }
         let one = check_args(spec, cmd).and_then(|()| match rewrite::placement(r, spec, cmd)? {
-            Placement::One(route) => {
+            Placement::One(_, route) => {
                 let sent = rewrite::rewrite(spec, cmd, route)?;
                 mirror(r, spec, &sent, route)?;
                 Ok(Some((Routed::backend_for(route, spec), sent.into_owned())))

@@ -17,7 +17,7 @@ pub(super) enum Placement<'r> {
     /// No keys.
     Keyless,
     /// Every key takes this route.
-    One(&'r Route),
+    One(RouteId, &'r Route),
     /// Keys take different routes: the argument positions of two keys on different routes.
     Many(usize, usize),
 }
@@ -48,7 +48,7 @@ pub(super) fn placement<'r>(r: &'r Routed, spec: &CommandSpec, cmd: &Cmd) -> Res
         (None, _) => Placement::Keyless,
         (Some((a, _)), Some(b)) => Placement::Many(a, b),
         (Some((_, id)), None) => match r.route(id) {
-            Some(route) => Placement::One(route),
+            Some(route) => Placement::One(id, route),
             None => Placement::Keyless,
         },
     })
